@@ -1,0 +1,185 @@
+"""The ``peyvand`` command line: one command per stage, ``run`` for all, ``eval`` against gold."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from pipeline.settings import REPO_ROOT, Settings
+from pipeline.stages import Context, StageError, all_stages
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Peyvand: persons, titles and organizations in Persian news, as a graph.")
+models_app = typer.Typer(no_args_is_help=True, help="Manage NER models.")
+app.add_typer(models_app, name="models")
+console = Console(stderr=True)
+log = logging.getLogger("peyvand")
+
+OutputOpt = typer.Option(Path("outputs"), "--output", "-o", help="Output folder (the work folder is OUTPUT/_work).")
+ModelOpt = typer.Option(None, "--model", help="Project NER model folder (default: models/default when present).")
+NoModelOpt = typer.Option(False, "--no-model", help="Run the domain layer (rules) alone.")
+ResourcesOpt = typer.Option(None, "--stanza-resources", help="A stanza resources folder with the official fa models.")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings only.")
+
+
+def _setup_logging(quiet: bool) -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        force=True,
+    )
+    logging.getLogger("stanza").setLevel(logging.WARNING)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _context(output: Path, quiet: bool, **kwargs) -> Context:
+    from pipeline.io.workdir import WorkDir
+
+    _setup_logging(quiet)
+    settings = Settings(output=Path(output), **{k: v for k, v in kwargs.items() if v is not None})
+    return Context(settings, WorkDir(settings.output), progress=not quiet and sys.stderr.isatty())
+
+
+def _run_stages(ctx: Context, names: list[str]) -> None:
+    try:
+        for stage in all_stages():
+            if stage.name in names:
+                summary = stage.execute(ctx)
+                log.info("%s: %s", stage.name, ", ".join(f"{k}={v}" for k, v in summary.items()))
+    except StageError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    errors = ctx.work.errors()
+    if len(errors):
+        failed = errors[~errors["error"].str.startswith("warning:")]
+        log.warning("%d article(s) failed, %d warning(s): see %s", len(failed), len(errors) - len(failed), ctx.settings.output / "errors.csv")
+
+
+@app.command()
+def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, quiet: bool = QuietOpt):
+    """Read, clean and normalize articles; split sentences; take title, date and agency."""
+    _run_stages(_context(output, quiet, input=input), ["ingest"])
+
+
+@app.command()
+def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), quiet: bool = QuietOpt):
+    """Find persons, organizations, titles and places (model + domain layer)."""
+    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources, ner_batch_size=batch_size)
+    _run_stages(ctx, ["ner"])
+
+
+@app.command()
+def resolve(output: Path = OutputOpt, quiet: bool = QuietOpt):
+    """Merge mentions into entities; extract person–title–organization affiliations."""
+    _run_stages(_context(output, quiet), ["resolve"])
+
+
+@app.command()
+def graph(output: Path = OutputOpt, window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."), quiet: bool = QuietOpt):
+    """Build the co-occurrence graph and write every output file (CSV, GraphML)."""
+    _run_stages(_context(output, quiet, window=window), ["graph"])
+
+
+@app.command()
+def run(
+    input: Path = typer.Argument(REPO_ROOT / "seeds", help="Articles (default: the seed articles)."),
+    output: Path = OutputOpt,
+    model: Optional[Path] = ModelOpt,
+    no_model: bool = NoModelOpt,
+    stanza_resources: Optional[Path] = ResourcesOpt,
+    window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."),
+    quiet: bool = QuietOpt,
+):
+    """Run ingest → ner → resolve → graph."""
+    ctx = _context(output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources, window=window)
+    _run_stages(ctx, ["ingest", "ner", "resolve", "graph"])
+    console.print(f"outputs written to {ctx.settings.output}")
+
+
+@app.command()
+def status(output: Path = OutputOpt):
+    """Which stages are up to date, and why the others are stale."""
+    ctx = _context(output, True)
+    table = Table("stage", "state", "last run")
+    for stage in all_stages():
+        reasons = stage.stale_reasons(ctx)
+        recorded = ctx.work.manifest().get(stage.name, {})
+        table.add_row(stage.name, "up to date" if not reasons else "stale: " + ", ".join(reasons), str(recorded.get("summary", "")))
+    Console().print(table)
+
+
+@app.command("eval")
+def eval_command(output: Path = typer.Argument(..., help="A run's output folder."), gold: Path = typer.Argument(..., help="Folder of gold JSON files."), details: bool = typer.Option(True, help="Per document: missed and spurious.")):
+    """Score outputs against gold: persons, organizations, person–title pairs, triples."""
+    from pipeline.evaluate import evaluate
+
+    totals, reports = evaluate(output, gold)
+    out = Console()
+    table = Table("", "precision", "recall", "F1", "tp", "fp", "fn", title=f"{output} vs {gold}")
+    for name, c in totals.items():
+        table.add_row(name, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.tp), str(c.fp), str(c.fn))
+    out.print(table)
+    if details:
+        for r in reports:
+            if r.missed or r.spurious:
+                out.print(f"[bold]{r.doc}[/bold]")
+                for m in r.missed:
+                    out.print(f"  missed   {m}")
+                for s in r.spurious:
+                    out.print(f"  spurious {s}")
+
+
+@app.command("train-ner")
+def train_ner_command(
+    train: Path = typer.Argument(..., help="IOB training file (token TAG per line)."),
+    out: Path = typer.Option(REPO_ROOT / "models" / "default", "--out", help="Model folder to write."),
+    dev: Optional[Path] = typer.Option(None, help="IOB dev file (default: 10% of the training file)."),
+    vectors: Optional[Path] = typer.Option(None, help="Word vectors (text format) instead of training word2vec."),
+    text: list[Path] = typer.Option([], help="Extra plain-text files for the word vectors."),
+    max_steps: int = typer.Option(20000),
+    seed: int = typer.Option(1234),
+):
+    """Train a stanza NER model offline (see models/README.md)."""
+    from pipeline.training import train_ner
+
+    _setup_logging(False)
+    meta = train_ner(train, out, dev_iob=dev, vectors=vectors, text_files=list(text), max_steps=max_steps, seed=seed)
+    console.print(meta)
+
+
+@app.command("eval-ner")
+def eval_ner_command(iob: Path = typer.Argument(...), model: Path = typer.Option(REPO_ROOT / "models" / "default", "--model")):
+    """Exact-span precision/recall/F1 of a model on an IOB file (PERSON, ORG, LOC; micro)."""
+    from pipeline.model import NerTagger, project_spec
+    from pipeline.training import evaluate_iob
+
+    _setup_logging(True)
+    scores = evaluate_iob(iob, NerTagger(project_spec(model)))
+    table = Table("class", "precision", "recall", "F1", "support")
+    for label, s in scores.items():
+        table.add_row(label, f"{s['precision']:.4f}", f"{s['recall']:.4f}", f"{s['f1']:.4f}", str(s["support"]))
+    Console().print(table)
+
+
+@models_app.command("download")
+def models_download(dir: Path = typer.Argument(..., help="Folder for stanza's resources (needs internet).")):
+    """Download stanza's official Persian tokenize+ner models (the only command that uses the network)."""
+    import stanza
+
+    stanza.download("fa", model_dir=str(dir), processors="tokenize,ner")
+    console.print(f"use them with: peyvand ner --stanza-resources {dir}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The small core of data types every stage shares.
+
+Stages exchange these records through the work folder as tables (one row per record); the
+``columns`` of each type are the order in which they are stored.  Offsets (``start``/``end``) are
+character offsets into the document's *normalized* text; ``tok_start``/``tok_end`` index the
+sentence's tokens (end exclusive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+PERSON, ORG, TITLE, LOC = "PERSON", "ORG", "TITLE", "LOC"
+LABELS = (PERSON, ORG, TITLE, LOC)
+
+
+def columns(cls) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def as_rows(records) -> list[dict]:
+    return [asdict(r) for r in records]
+
+
+@dataclass
+class Sentence:
+    doc_id: str
+    sentence_id: int
+    start: int
+    end: int
+    tokens: list[str]
+    token_starts: list[int]
+
+    def token_span(self, tok_start: int, tok_end: int) -> tuple[int, int]:
+        """Character span of tokens [tok_start, tok_end)."""
+        last = tok_end - 1
+        return self.token_starts[tok_start], self.token_starts[last] + len(self.tokens[last])
+
+
+@dataclass
+class Document:
+    doc_id: str
+    source_path: str
+    text: str = ""  # normalized text, furniture removed
+    title: str = ""
+    date: str = ""  # ISO (Gregorian) date found in the text, else ""
+    agency: str = ""
+    n_sentences: int = 0
+    status: str = "ok"  # ok | error
+    error: str = ""
+    sentences: list[Sentence] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Mention:
+    doc_id: str
+    sentence_id: int
+    start: int
+    end: int
+    text: str
+    label: str  # PERSON | ORG | TITLE | LOC
+    source: str  # rules | gazetteer | stanza | rules+stanza
+    tok_start: int
+    tok_end: int
+    entity_id: str = ""
+    # For ORG: the role of the form («full», «elliptic» head alone, «core» headless name);
+    # for TITLE: the canonical role (ریاست → رئیس).
+    kind: str = ""
+
+
+@dataclass
+class Entity:
+    entity_id: str
+    type: str
+    name: str
+    aliases: list[str]
+    mentions: int
+    documents: int
+
+
+@dataclass
+class Affiliation:
+    doc_id: str
+    sentence_id: int
+    person_id: str
+    person: str
+    title: str
+    org_id: str
+    org: str
+    evidence: str
+
+
+@dataclass
+class ErrorRecord:
+    doc_id: str  # doc_id, or the path when no id could be given
+    stage: str
+    error: str

@@ -1,0 +1,1 @@
+"""I/O at the edges: reading input corpora, the work folder between stages, and the exports."""

@@ -1,0 +1,51 @@
+"""The contract files (../shared/CONTRACT.md): CSV tables for pandas and Gephi, and GraphML.
+
+Every file is written atomically.  GraphML attributes are scalars only (Gephi and networkx read them
+back); text is stripped of characters XML 1.0 cannot hold.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+from pipeline.io.workdir import atomic_write_with
+
+CONTRACT_COLUMNS = {
+    "documents": ["doc_id", "source_path", "title", "date", "agency", "n_sentences", "status", "error"],
+    "mentions": ["doc_id", "sentence_id", "start", "end", "text", "label", "entity_id", "source"],
+    "entities": ["entity_id", "type", "name", "aliases", "mentions", "documents"],
+    "affiliations": ["doc_id", "sentence_id", "person_id", "person", "title", "org_id", "org", "evidence"],
+    "nodes": ["Id", "Label", "type", "mentions", "documents", "titles"],
+    "edges": ["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids"],
+    "errors": ["doc_id", "stage", "error"],
+}
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def write_table(frame: pd.DataFrame, path: Path, name: str) -> None:
+    """Contract columns first, in order; extra columns after them."""
+    named = CONTRACT_COLUMNS[name]
+    for col in named:
+        if col not in frame.columns:
+            frame[col] = ""
+    frame = frame[named + [c for c in frame.columns if c not in named]]
+    atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+
+
+def xml_safe(value):
+    if isinstance(value, str):
+        return _XML_INVALID.sub("", value)
+    return value
+
+
+def write_graphml(graph: nx.Graph, path: Path) -> None:
+    clean = nx.Graph()
+    for node, data in graph.nodes(data=True):
+        clean.add_node(xml_safe(node), **{k: xml_safe(v) for k, v in data.items() if v is not None})
+    for a, b, data in graph.edges(data=True):
+        clean.add_edge(xml_safe(a), xml_safe(b), **{k: xml_safe(v) for k, v in data.items() if v is not None})
+    atomic_write_with(path, lambda tmp: nx.write_graphml(clean, tmp, encoding="utf-8"))

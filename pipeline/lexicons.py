@@ -1,0 +1,209 @@
+"""Domain knowledge loaded from the data files in ``pipeline/data`` (titles, org heads, gazetteer,
+places, name lexicons).  Files are plain text/TSV so a user can edit them; every entry is normalized on
+load with the pipeline's own normalizer, so an entry typed with Arabic ي or a lost ZWNJ still matches.
+
+:func:`lexicons` returns one cached :class:`Lexicons`; :func:`rules_version` hashes the files so a
+changed rule marks the ``ner`` stage (and everything after it) stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+DATA_DIR_ENV = "PEYVAND_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """The folder holding the lexicons (override with $PEYVAND_DATA_DIR to use an edited copy)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
+    return Path(str(resources.files("pipeline") / "data"))
+
+
+def read_lines(name: str) -> list[str]:
+    """Non-empty, non-comment lines of a data file."""
+    path = data_dir() / name
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.rstrip()
+        if line.strip() and not line.lstrip().startswith("#"):
+            out.append(line)
+    return out
+
+
+def read_pairs(name: str) -> list[tuple[str, str]]:
+    return [tuple((line.split("\t") + [""])[:2]) for line in read_lines(name)]  # type: ignore[misc]
+
+
+def read_rows(name: str, width: int) -> list[list[str]]:
+    return [(line.split("\t") + [""] * width)[:width] for line in read_lines(name)]
+
+
+def rules_version() -> str:
+    """A hash of every data file: part of the cache key of the rule-based stages."""
+    digest = hashlib.sha256()
+    for path in sorted(data_dir().glob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+Phrase = tuple[str, ...]
+
+
+class PhraseTable:
+    """Token-sequence lookup: longest entry starting at a position."""
+
+    def __init__(self, entries: dict[Phrase, object] | None = None):
+        self._by_first: dict[str, list[tuple[Phrase, object]]] = {}
+        self.entries: dict[Phrase, object] = {}
+        for phrase, value in (entries or {}).items():
+            self.add(phrase, value)
+
+    def add(self, phrase: Phrase, value: object = True) -> None:
+        if not phrase:
+            return
+        self.entries[phrase] = value
+        bucket = self._by_first.setdefault(phrase[0], [])
+        bucket.append((phrase, value))
+        bucket.sort(key=lambda item: len(item[0]), reverse=True)
+
+    def match(self, tokens: list[str], i: int) -> tuple[int, object] | None:
+        """(length, value) of the longest entry that starts at ``tokens[i]``, or None."""
+        if i >= len(tokens):
+            return None
+        for phrase, value in self._by_first.get(tokens[i], ()):
+            n = len(phrase)
+            if tuple(tokens[i : i + n]) == phrase:
+                return n, value
+        return None
+
+    def __contains__(self, phrase: object) -> bool:
+        return phrase in self.entries
+
+
+@dataclass
+class GazetteerEntry:
+    canonical: str
+    aliases: list[str]
+    core: str = ""
+
+
+@dataclass
+class Lexicons:
+    titles: PhraseTable
+    honorifics: set[str]
+    honorific_table: PhraseTable
+    name_parts: set[str]
+    venue_nouns: set[str]
+    speech_verbs: PhraseTable
+    org_heads: PhraseTable  # value: kind
+    gazetteer: PhraseTable  # value: GazetteerEntry
+    gazetteer_entries: list[GazetteerEntry]
+    cores: dict[str, GazetteerEntry]
+    provinces: PhraseTable  # value: canonical province name
+    counties: PhraseTable  # value: province
+    first_names: PhraseTable  # value: True when ambiguous (also a common word)
+    surnames: set[str]
+    function_words: set[str]
+    org_words: set[str]
+    portfolios: set[str]
+    ambiguous_places: set[str]
+    weak_heads: set[str]
+    title_blockers: PhraseTable
+    common_words: set[str] = field(default_factory=set)
+
+
+def _tok(text: str) -> Phrase:
+    from pipeline.normalize import normalize
+
+    return tuple(normalize(text).split()) if text else ()
+
+
+def _name_variants(name: str) -> list[str]:
+    """«حجت‌الله» is written joined, with ZWNJ, spaced, or as «اله»."""
+    out = {name}
+    for sep_form in ("‌الله", "الله"):
+        if name.endswith(sep_form) and len(name) > len(sep_form):
+            stem = name[: -len(sep_form)]
+            out |= {stem + "الله", stem + "‌الله", stem + " الله", stem + " اله", stem + "‌اله", stem + "اله"}
+    if name.startswith("عبدال") and len(name) > 5:
+        out.add("عبد ال" + name[5:])
+    if name.startswith("محمد") and len(name) > 5 and name not in ("محمدی",):
+        out.add("محمد " + name[4:])
+    if name.startswith("غلام") and len(name) > 5:
+        out.add("غلام " + name[4:])
+    if name.startswith("علی") and len(name) > 4 and name[3] != "ی":
+        out.add("علی " + name[3:].lstrip("‌"))
+    return sorted(out)
+
+
+@lru_cache(maxsize=1)
+def lexicons() -> Lexicons:
+    from pipeline.normalize import normalize
+
+    titles = PhraseTable({_tok(s): normalize(role) for s, role in read_pairs("titles.tsv")})
+    honorifics = {normalize(x) for x in read_lines("honorifics.txt")}
+    honorific_table = PhraseTable({_tok(x): True for x in honorifics})
+    org_heads = PhraseTable({_tok(h): kind.strip() or "body" for h, kind, _weak in read_rows("org_heads.tsv", 3)})
+
+    gazetteer = PhraseTable()
+    entries = []
+    cores: dict[str, GazetteerEntry] = {}
+    for canonical, aliases, core in read_rows("gazetteer.tsv", 3):
+        entry = GazetteerEntry(
+            normalize(canonical), [normalize(a) for a in aliases.split("|") if a.strip()], normalize(core)
+        )
+        entries.append(entry)
+        for form in [entry.canonical, *entry.aliases]:
+            gazetteer.add(_tok(form), entry)
+        if entry.core:
+            cores[entry.core] = entry
+
+    provinces = PhraseTable()
+    for name, variants, _capital in read_rows("provinces.tsv", 3):
+        for form in [name, *variants.split("|")]:
+            if form.strip():
+                provinces.add(_tok(form), normalize(name))
+    counties = PhraseTable({_tok(name): normalize(prov) for name, prov in read_pairs("counties.tsv")})
+
+    first_names = PhraseTable()
+    for line in read_lines("first_names.txt"):
+        ambiguous = line.endswith("?")
+        for variant in _name_variants(normalize(line.rstrip("?"))):
+            first_names.add(_tok(variant), ambiguous)
+
+    common: set[str] = set()
+    if (data_dir() / "common_words.txt").exists():
+        common = {normalize(w) for w in read_lines("common_words.txt")}
+
+    return Lexicons(
+        titles=titles,
+        honorifics=honorifics,
+        honorific_table=honorific_table,
+        name_parts={normalize(x) for x in read_lines("name_parts.txt")},
+        venue_nouns={normalize(x) for x in read_lines("venue_nouns.txt")},
+        speech_verbs=PhraseTable({_tok(x): True for x in read_lines("speech_verbs.txt")}),
+        org_heads=org_heads,
+        gazetteer=gazetteer,
+        gazetteer_entries=entries,
+        cores=cores,
+        provinces=provinces,
+        counties=counties,
+        first_names=first_names,
+        surnames={normalize(x) for x in read_lines("surnames.txt")},
+        function_words={normalize(x) for x in read_lines("function_words.txt")},
+        org_words={normalize(x) for x in read_lines("org_words.txt")},
+        portfolios={normalize(x) for x in read_lines("portfolios.txt")},
+        ambiguous_places={normalize(x) for x in read_lines("ambiguous_places.txt")},
+        weak_heads={normalize(h) for h, _kind, weak in read_rows("org_heads.tsv", 3) if weak.strip() == "weak"},
+        title_blockers=PhraseTable({_tok(x): True for x in read_lines("title_blockers.txt")}),
+        common_words=common,
+    )

@@ -1,0 +1,127 @@
+"""The statistical NER model, run by stanza offline.
+
+Two kinds of model folder are understood:
+
+- a **project model** (``models/default`` or any folder written by ``peyvand train-ner``): ``resources.json``
+  in stanza's format plus ``peyvand.json`` naming ``ner.pt``, ``pretrain.pt`` and optional charlm files;
+- a **stanza resources folder** (``peyvand models download DIR`` / ``--stanza-resources DIR``) in stanza's own
+  layout: ``resources.json``, ``fa/ner/*.pt``, ``fa/pretrain/*.pt``.
+
+Nothing here downloads anything: every Pipeline is built with ``download_method=None``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("peyvand")
+
+# stanza / ARMAN label → Peyvand label (see models/README.md for the reasoning)
+LABEL_MAP = {
+    "PER": "PERSON", "PERS": "PERSON", "PERSON": "PERSON",
+    "ORG": "ORG", "FAC": "ORG", "ORGANIZATION": "ORG",
+    "LOC": "LOC", "GPE": "LOC", "LOCATION": "LOC",
+}
+PROJECT_META = "peyvand.json"
+
+
+@dataclass
+class ModelSpec:
+    description: str
+    pipeline_kwargs: dict
+    batch_size: int = 32
+    meta: dict = field(default_factory=dict)
+
+
+class ModelNotFound(Exception):
+    pass
+
+
+def project_spec(model_dir: Path, batch_size: int | None = None) -> ModelSpec:
+    model_dir = Path(model_dir)
+    meta_path = model_dir / PROJECT_META
+    if not meta_path.exists():
+        raise ModelNotFound(f"no NER model in {model_dir} (missing {PROJECT_META})")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    batch = batch_size or int(meta.get("batch_size", 32))
+    kwargs = {
+        "lang": "fa",
+        "dir": str(model_dir),
+        "processors": "tokenize,ner",
+        "tokenize_pretokenized": True,
+        "download_method": None,
+        "ner_model_path": str(model_dir / meta["ner_model"]),
+        # without the pretrain stanza loads silently and tags garbage
+        "ner_pretrain_path": str(model_dir / meta["pretrain"]),
+        # the default batch size is the training batch size, not what tagging wants
+        "ner_batch_size": batch,
+    }
+    for key, arg in (("charlm_forward", "ner_forward_charlm_path"), ("charlm_backward", "ner_backward_charlm_path")):
+        if meta.get(key):
+            kwargs[arg] = str(model_dir / meta[key])
+    desc = f"project model {model_dir} ({meta.get('name', 'ner')}, trained {meta.get('trained', '?')})"
+    return ModelSpec(desc, kwargs, batch, meta)
+
+
+def stanza_resources_spec(resources_dir: Path, batch_size: int | None = None) -> ModelSpec:
+    """stanza's own ``fa`` models in a resources folder (official download or the same layout)."""
+    resources_dir = Path(resources_dir)
+    if not (resources_dir / "resources.json").exists():
+        raise ModelNotFound(f"{resources_dir} is not a stanza resources folder (no resources.json)")
+    ner_dir = resources_dir / "fa" / "ner"
+    if not ner_dir.is_dir() or not list(ner_dir.glob("*.pt")):
+        raise ModelNotFound(f"no Persian NER model under {ner_dir}")
+    batch = batch_size or 32
+    kwargs = {
+        "lang": "fa",
+        "dir": str(resources_dir),
+        "processors": "tokenize,ner",
+        "tokenize_pretokenized": True,
+        "download_method": None,
+        "ner_batch_size": batch,
+    }
+    return ModelSpec(f"stanza resources {resources_dir}", kwargs, batch)
+
+
+def find_model(settings) -> ModelSpec | None:
+    """The model the settings ask for; None when none is configured and the default is absent."""
+    if not settings.use_model:
+        return None
+    if settings.stanza_resources:
+        return stanza_resources_spec(settings.stanza_resources, settings.ner_batch_size)
+    model_dir = settings.resolved_model_dir()
+    if settings.model_dir is None and not (model_dir / PROJECT_META).exists():
+        return None  # no default model shipped: the domain layer runs alone
+    return project_spec(model_dir, settings.ner_batch_size)
+
+
+class NerTagger:
+    """A loaded stanza Pipeline; tags pre-tokenized sentences in batches."""
+
+    def __init__(self, spec: ModelSpec):
+        import stanza
+
+        self.spec = spec
+        logging.getLogger("stanza").setLevel(logging.WARNING)
+        self.pipeline = stanza.Pipeline(**spec.pipeline_kwargs, use_gpu=False, logging_level="WARN")
+
+    def tag(self, sentences: list[list[str]]) -> list[list[tuple[int, int, str]]]:
+        """Entity spans per sentence: (token start, token end exclusive, Peyvand label)."""
+        if not sentences:
+            return []
+        doc = self.pipeline([list(s) for s in sentences])
+        out = []
+        for sentence in doc.sentences:
+            spans = []
+            for ent in sentence.ents:
+                label = LABEL_MAP.get(ent.type.upper())
+                if not label:
+                    continue
+                start = ent.tokens[0].id[0] - 1
+                end = ent.tokens[-1].id[-1]
+                spans.append((start, end, label))
+            out.append(spans)
+        return out

@@ -1,0 +1,161 @@
+"""Persian text normalization: the one place where spelling variation is handled.
+
+Every stage sees text only after :func:`normalize`; offsets in the outputs index into its result.
+:func:`match_key` is the looser form used to *compare* names (gold scoring, resolution keys).
+
+What hazm's Normalizer does not do and we add here:
+- fold ؤ→و, أ/إ/ٱ→ا, ة→ه, ۀ→ه, Arabic ي/ى→ی and ك→ک before hazm sees the text;
+- digits: Persian (۰-۹) and Arabic-Indic (٠-٩) become ASCII, so dates and counts parse the same way
+  whatever the site used (hazm would turn everything into Persian digits instead);
+- zero-width characters: ZWJ, bidi marks and BOM removed; doubled ZWNJ collapsed; ZWNJ next to a space
+  or at a word edge dropped;
+- spelling variants that carry «ئ» or a joined title (هیئت→هیات, رییس→رئیس, «مدیر کل»→«مدیرکل») from
+  ``data/spelling.tsv``;
+- «(ره)»-style marks always spaced from the preceding word: «امام(ره)» → «امام (ره)».
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from pipeline.lexicons import read_pairs
+
+ZWNJ = "\u200c"
+
+_CHAR_FOLD = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ئ": "ئ",  # kept: «رئیس» is standard; word-level variants live in data/spelling.tsv
+        "ك": "ک",
+        "ؤ": "و",
+        "أ": "ا",
+        "إ": "ا",
+        "ٱ": "ا",
+        "آ": "آ",
+        "ة": "ه",
+        "ۀ": "ه",
+        "ھ": "ه",
+        "ە": "ه",
+        "ے": "ی",
+        "ۍ": "ی",
+        "ێ": "ی",
+        "ڪ": "ک",
+        "٬": "،",
+        "٫": ".",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u200a": " ",
+        "\u3000": " ",
+        "\t": " ",
+        "\r": "\n",
+        "\u2028": "\n",
+        "\u2029": "\n",
+        "\u0640": "",  # tatweel
+    }
+)
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+# Invisible characters that carry no meaning in our text: ZWJ, LRM/RLM, bidi embeddings/isolates, BOM,
+# soft hyphen.  ZWNJ is meaningful (word-internal joiner) and handled separately.
+_INVISIBLE = re.compile("[\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad\u200b]")
+# C0/C1 control characters other than newline (XML 1.0 cannot hold them; they are never text).
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+_MULTI_ZWNJ = re.compile(ZWNJ + "{2,}")
+_ZWNJ_EDGE = re.compile(rf"(?:(?<=\s){ZWNJ}+|{ZWNJ}+(?=\s)|^{ZWNJ}+|{ZWNJ}+$|{ZWNJ}+(?=[^\w{ZWNJ}])|(?<=[^\w{ZWNJ}]){ZWNJ}+)")
+_SPACES = re.compile(r"[ ]{2,}")
+_MARK = re.compile(r"\s*\(\s*(ره|عج|ع|س|ص|رض|قده)\s*\)")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
+
+
+@lru_cache(maxsize=1)
+def _hazm_normalizer():
+    import hazm
+
+    # persian_numbers=False: digits are folded to ASCII by us.  seperate_mi and correct_spacing fix
+    # «می شود» and lost ZWNJ before suffixes («حوزههای» → «حوزه‌های»).
+    return hazm.Normalizer(persian_numbers=False)
+
+
+@lru_cache(maxsize=1)
+def _spelling() -> tuple[re.Pattern, dict[str, str]]:
+    pairs = {}
+    for variant, standard in read_pairs("spelling.tsv"):
+        pairs[_fold_chars(variant)] = standard
+    alternatives = sorted(pairs, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w" + ZWNJ + r"])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w" + ZWNJ + r"])"
+    )
+    return pattern, pairs
+
+
+def _fold_chars(text: str) -> str:
+    return text.translate(_CHAR_FOLD).translate(_DIGITS)
+
+
+def _normalize_line(line: str) -> str:
+    if not line.strip():
+        return ""
+    line = _hazm_normalizer().normalize(line)
+    # hazm may reintroduce Persian digits in some paths and leaves «(ره)» unspaced after some words.
+    line = line.translate(_DIGITS)
+    line = _MARK.sub(lambda m: f" ({m.group(1)})", line)
+    pattern, pairs = _spelling()
+    line = pattern.sub(lambda m: pairs[m.group(1)], line)
+    line = _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, line))
+    return _SPACES.sub(" ", line).strip()
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of ``text``.  Idempotent; keeps line breaks (paragraphs)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
+    text = _DIACRITICS.sub("", _fold_chars(text))
+    text = _MULTI_ZWNJ.sub(ZWNJ, text)
+    lines = [_normalize_line(line) for line in _SPACE_AROUND_NEWLINE.sub("\n", text).split("\n")]
+    text = "\n".join(lines)
+    return _MANY_NEWLINES.sub("\n\n", text).strip()
+
+
+_KEY_DROP = re.compile(r"[\s" + ZWNJ + r"\u200d\W_]+")
+_KEY_MARK = re.compile(r"\((?:ره|عج|ع|س|ص|رض|قده|ه)\)|علیه السلام")
+
+
+def match_key(text: str, strip_honorifics: bool = False) -> str:
+    """A comparison key: folded letters, no diacritics, ZWNJ, spaces, punctuation or «(ره)» marks.
+
+    ``strip_honorifics`` removes leading forms of address (دکتر، آقای ...) for person names.
+    """
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _DIACRITICS.sub("", _fold_chars(text)).replace("ئ", "ی")
+    pattern, pairs = _spelling()
+    text = pattern.sub(lambda m: pairs[m.group(1)], text.replace(ZWNJ, " "))
+    text = _KEY_MARK.sub(" ", text)
+    if strip_honorifics:
+        text = strip_leading_honorifics(text)
+    return _KEY_DROP.sub("", text).replace("ئ", "ی")
+
+
+def strip_leading_honorifics(name: str) -> str:
+    from pipeline.lexicons import lexicons
+
+    tokens = name.split()
+    honorifics = lexicons().honorifics
+    i = 0
+    while i < len(tokens):
+        for n in (3, 2, 1):
+            if " ".join(tokens[i : i + n]) in honorifics:
+                i += n
+                break
+        else:
+            break
+    return " ".join(tokens[i:])

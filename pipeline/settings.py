@@ -1,0 +1,38 @@
+"""Run settings: one object, filled from the CLI, recorded in the manifest with each stage."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_model_dir() -> Path:
+    return REPO_ROOT / "models" / "default"
+
+
+@dataclass
+class Settings:
+    output: Path = Path("outputs")
+    input: Path | None = None
+    # NER model: a folder with resources.json written by `peyvand train-ner` (default: models/default);
+    # `stanza_resources` points at stanza's own resources folder (official fa models) instead.
+    model_dir: Path | None = None
+    stanza_resources: Path | None = None
+    use_model: bool = True  # False: the domain layer alone
+    ner_batch_size: int = 64
+    # co-occurrence window: sentence | paragraph | document
+    window: str = "sentence"
+    # limits: larger articles are cut (and the cut is recorded), longer sentences split
+    max_article_chars: int = 200_000
+    max_sentence_tokens: int = 200
+    extra: dict = field(default_factory=dict)
+
+    def resolved_model_dir(self) -> Path:
+        return Path(self.model_dir) if self.model_dir else default_model_dir()
+
+    def describe(self) -> dict:
+        out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+        out.pop("output", None)
+        return out

@@ -1,0 +1,94 @@
+"""The four stages and the runner.
+
+Like stanza's processors, each stage declares the work tables it ``requires`` and ``provides``; the runner
+records what each stage read (fingerprints) and ran with (settings, rules version) in the manifest, so
+``peyvand status`` can tell which stages are stale after an input, a rule or a setting changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from pipeline.io.workdir import WorkDir
+from pipeline.settings import Settings
+
+log = logging.getLogger("peyvand")
+
+
+class StageError(Exception):
+    """A stage cannot run at all (missing inputs, unreadable model): a user-facing message."""
+
+
+@dataclass
+class Context:
+    settings: Settings
+    work: WorkDir
+    progress: bool = True
+    notes: dict = field(default_factory=dict)
+
+
+class Stage:
+    name: str = ""
+    requires: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()
+    settings_used: tuple[str, ...] = ()
+
+    def run(self, ctx: Context) -> dict:  # returns a summary for the manifest and the log
+        raise NotImplementedError
+
+    def version(self) -> str:
+        """Changes when the stage's own knowledge changes (rules, lexicons); '' when it has none."""
+        return ""
+
+    def check_inputs(self, ctx: Context) -> None:
+        missing = [name for name in self.requires if not ctx.work.has(name)]
+        if missing:
+            raise StageError(
+                f"`{self.name}` needs {', '.join(missing)} in {ctx.work.path}: run the earlier stage first "
+                f"(or `peyvand run`)."
+            )
+
+    def state(self, ctx: Context) -> dict:
+        used = {k: v for k, v in ctx.settings.describe().items() if k in self.settings_used}
+        return {
+            "requires": {name: ctx.work.fingerprint(name) for name in self.requires},
+            "settings": used,
+            "version": self.version(),
+        }
+
+    def execute(self, ctx: Context) -> dict:
+        self.check_inputs(ctx)
+        started = time.time()
+        state = self.state(ctx)
+        summary = self.run(ctx)
+        state["summary"] = summary
+        state["seconds"] = round(time.time() - started, 3)
+        state["provides"] = {name: ctx.work.fingerprint(name) for name in self.provides}
+        ctx.work.record(self.name, state)
+        return summary
+
+    def stale_reasons(self, ctx: Context) -> list[str]:
+        recorded = ctx.work.manifest().get(self.name)
+        if not recorded:
+            return ["never run"]
+        current = self.state(ctx)
+        reasons = []
+        for name, fp in current["requires"].items():
+            if recorded.get("requires", {}).get(name) != fp:
+                reasons.append(f"{name} changed")
+        if recorded.get("settings") != current["settings"]:
+            reasons.append("settings changed")
+        if recorded.get("version") != current["version"]:
+            reasons.append("rules changed")
+        return reasons
+
+
+def all_stages() -> list[Stage]:
+    from pipeline.stages.graph import GraphStage
+    from pipeline.stages.ingest import IngestStage
+    from pipeline.stages.ner import NerStage
+    from pipeline.stages.resolve import ResolveStage
+
+    return [IngestStage(), NerStage(), ResolveStage(), GraphStage()]

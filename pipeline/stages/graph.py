@@ -1,0 +1,120 @@
+"""graph: entities and affiliations → a networkx graph and every contract file.
+
+requires: documents, resolved_mentions, entities, affiliations, sentences     provides: graph (files)
+Nodes are persons and organizations.  An edge joins two entities mentioned in the same window
+(sentence by default; paragraph or document by setting): its weight is the number of distinct windows,
+``documents`` the number of documents.  A person–organization pair stated as an affiliation is marked
+``relation=affiliation`` (its titles in ``titles``); other pairs are ``co-occurrence``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+import networkx as nx
+import pandas as pd
+
+from pipeline.core import ORG, PERSON
+from pipeline.io.exports import write_graphml, write_table
+from pipeline.stages import Context, Stage, StageError
+
+SEP = " | "
+NODE_TYPES = (PERSON, ORG)
+
+
+def window_ids(mentions: pd.DataFrame, sentences: pd.DataFrame, documents: pd.DataFrame, window: str) -> pd.Series:
+    if window == "sentence":
+        return mentions["doc_id"] + "#" + mentions["sentence_id"].astype(str)
+    if window == "document":
+        return mentions["doc_id"].astype(str)
+    if window == "paragraph":
+        texts = dict(zip(documents["doc_id"], documents["text"]))
+        starts = {(r.doc_id, int(r.sentence_id)): int(r.start) for r in sentences.itertuples(index=False)}
+        para = [
+            f"{d}#p{texts[d][: starts[(d, int(s))]].count(chr(10))}" for d, s in zip(mentions["doc_id"], mentions["sentence_id"])
+        ]
+        return pd.Series(para, index=mentions.index)
+    raise StageError(f"unknown window {window!r}: use sentence, paragraph or document")
+
+
+def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd.DataFrame, windows: pd.Series) -> nx.Graph:
+    graph = nx.Graph()
+    keep = entities[entities["type"].isin(NODE_TYPES)]
+    titles: dict[str, set] = defaultdict(set)
+    for a in affiliations.itertuples(index=False):
+        titles[a.person_id].add(a.title)
+    for e in keep.itertuples(index=False):
+        graph.add_node(
+            e.entity_id, label=e.name, type=e.type, mentions=int(e.mentions), documents=int(e.documents),
+            titles=SEP.join(sorted(titles.get(e.entity_id, ()))),
+        )
+    pair_windows: dict[tuple, set] = defaultdict(set)
+    pair_docs: dict[tuple, set] = defaultdict(set)
+    m = mentions[mentions["entity_id"].isin(graph.nodes)].assign(window=windows)
+    for (window, doc_id), group in m.groupby(["window", "doc_id"], sort=False):
+        for a, b in combinations(sorted(set(group["entity_id"])), 2):
+            pair_windows[(a, b)].add(window)
+            pair_docs[(a, b)].add(doc_id)
+    aff_titles: dict[tuple, set] = defaultdict(set)
+    aff_docs: dict[tuple, set] = defaultdict(set)
+    for a in affiliations.itertuples(index=False):
+        if a.org_id and a.org_id in graph and a.person_id in graph:
+            pair = tuple(sorted((a.person_id, a.org_id)))
+            aff_titles[pair].add(a.title)
+            aff_docs[pair].add(a.doc_id)
+    for pair in set(pair_windows) | set(aff_titles):
+        docs = pair_docs[pair] | aff_docs[pair]
+        graph.add_edge(
+            *pair,
+            weight=float(max(len(pair_windows[pair]), 1)),
+            relation="affiliation" if pair in aff_titles else "co-occurrence",
+            documents=len(docs),
+            sentences=len(pair_windows[pair]),
+            doc_ids=SEP.join(sorted(docs)),
+            titles=SEP.join(sorted(aff_titles.get(pair, ()))),
+        )
+    return graph
+
+
+class GraphStage(Stage):
+    name = "graph"
+    requires = ("documents", "sentences", "resolved_mentions", "entities", "affiliations")
+    provides = ()
+    settings_used = ("window",)
+
+    def run(self, ctx: Context) -> dict:
+        work, out = ctx.work, ctx.settings.output
+        documents = work.read("documents")
+        sentences = work.read("sentences")
+        mentions = work.read("resolved_mentions")
+        entities = work.read("entities")
+        affiliations = work.read("affiliations")
+        graph = build_graph(entities, mentions, affiliations, window_ids(mentions, sentences, documents, ctx.settings.window))
+
+        write_table(documents.drop(columns=["text"]), out / "documents.csv", "documents")
+        write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions")
+        ents = entities.copy()
+        ents["aliases"] = ents["aliases"].map(lambda xs: SEP.join(xs))
+        write_table(ents, out / "entities.csv", "entities")
+        write_table(affiliations.copy(), out / "affiliations.csv", "affiliations")
+        nodes = pd.DataFrame(
+            [
+                {"Id": n, "Label": d["label"], "type": d["type"], "mentions": d["mentions"], "documents": d["documents"], "titles": d["titles"]}
+                for n, d in graph.nodes(data=True)
+            ],
+            columns=["Id", "Label", "type", "mentions", "documents", "titles"],
+        )
+        write_table(nodes, out / "nodes.csv", "nodes")
+        edges = pd.DataFrame(
+            [
+                {"Source": a, "Target": b, "Type": "Undirected", "Weight": d["weight"], "relation": d["relation"],
+                 "documents": d["documents"], "sentences": d["sentences"], "doc_ids": d["doc_ids"], "titles": d["titles"]}
+                for a, b, d in graph.edges(data=True)
+            ],
+            columns=["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids", "titles"],
+        )
+        write_table(edges, out / "edges.csv", "edges")
+        write_graphml(graph, out / "graph.graphml")
+        write_table(work.errors(), out / "errors.csv", "errors")
+        return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}

@@ -1,0 +1,159 @@
+"""ner: sentences → mentions (PERSON, ORG, TITLE, LOC) from the domain layer and the stanza model.
+
+requires: documents, sentences          provides: mentions
+Merge policy (as spaCy's entity_ruler beside its statistical ner, with the ruler winning):
+1. domain-layer spans (titles, organizations, venues, persons next to titles/honorifics) stand;
+2. a model span that overlaps no domain span is added (source ``stanza``); one that equals a domain span
+   with the same label marks it ``rules+stanza``; model PERSON spans lose leading honorifics and are
+   dropped when they are a title, a pronoun or a frequent word alone;
+3. then, per document, later uses of the found names (surname alone, full name) become PERSON mentions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from pipeline.core import LOC, ORG, PERSON, TITLE, Mention, Sentence, as_rows, columns
+from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
+from pipeline.lexicons import lexicons, rules_version
+from pipeline.model import ModelNotFound, NerTagger, find_model
+from pipeline.stages import Context, Stage, StageError
+from pipeline.ui import progress_iter
+
+log = logging.getLogger("peyvand")
+
+
+def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -> list[Span]:
+    """Domain spans plus the model spans the policy admits (see module doc)."""
+    lex = rules.lex
+    spans = list(rules.spans)
+    for start, end, label in model_spans:
+        # honorifics are not part of a person's name
+        while label == PERSON and start < end and rules.honorific_len(start):
+            start += rules.honorific_len(start)
+        if start >= end:
+            continue
+        same = [s for s in spans if s.start == start and s.end == end and s.label == label]
+        if same:
+            same[0].source = "rules+stanza"
+            continue
+        if any(c is not None for c in rules.claimed[start:end]):
+            continue
+        if label == PERSON:
+            words = rules.t[start:end]
+            if end - start == 1 and (
+                words[0] in lex.common_words or words[0] in lex.function_words or rules.title_len(start)[0]
+            ):
+                continue
+        spans.append(Span(start, end, label, "full" if label == ORG else "", "stanza"))
+        for k in range(start, end):
+            rules.claimed[k] = label
+    return sorted(spans, key=lambda s: (s.start, s.end))
+
+
+def document_mentions(doc_id: str, sentences: list[Sentence], model_spans: list[list] | None) -> list[Mention]:
+    lex = lexicons()
+    per_sentence: list[list[Span]] = []
+    claimed: list[list[bool]] = []
+    for k, sentence in enumerate(sentences):
+        rules = SentenceRules(sentence.tokens, lex)
+        rules.run()
+        spans = merge_spans(rules, model_spans[k] if model_spans else [])
+        per_sentence.append(spans)
+        claimed.append([c is not None for c in rules.claimed])
+    names = [
+        sentences[k].tokens[s.start : s.end] for k, spans in enumerate(per_sentence) for s in spans if s.label == PERSON
+    ]
+    for k, start, end in propagate([s.tokens for s in sentences], claimed, names):
+        per_sentence[k].append(Span(start, end, PERSON, "", "rules"))
+    mentions = []
+    for sentence, spans in zip(sentences, per_sentence):
+        for span in sorted(spans, key=lambda s: (s.start, s.end)):
+            if span.label == VENUE:
+                continue
+            start, end = sentence.token_span(span.start, span.end)
+            text = " ".join(sentence.tokens[span.start : span.end])
+            mentions.append(
+                Mention(doc_id, sentence.sentence_id, start, end, "", span.label, span.source, span.start, span.end, "", span.kind)
+            )
+            mentions[-1].text = text  # replaced by the exact slice of the document text below
+    return mentions
+
+
+class NerStage(Stage):
+    name = "ner"
+    requires = ("documents", "sentences")
+    provides = ("mentions",)
+    settings_used = ("model_dir", "stanza_resources", "use_model")
+
+    def version(self) -> str:
+        return rules_version()
+
+    def load_model(self, ctx: Context):
+        try:
+            spec = find_model(ctx.settings)
+        except ModelNotFound as exc:
+            raise StageError(str(exc)) from None
+        if spec is None:
+            log.warning("no NER model in %s: running the domain layer (rules) alone", ctx.settings.resolved_model_dir())
+            return None, "domain layer only (no model)"
+        log.info("NER model: %s", spec.description)
+        return NerTagger(spec), spec.description
+
+    def run(self, ctx: Context) -> dict:
+        docs = ctx.work.read("documents")
+        sentences = ctx.work.read("sentences")
+        tagger, model_desc = self.load_model(ctx)
+        ctx.notes["model"] = model_desc
+        texts = dict(zip(docs["doc_id"], docs["text"]))
+        ok_ids = [d for d, status in zip(docs["doc_id"], docs["status"]) if status == "ok"]
+        by_doc: dict[str, list[Sentence]] = {d: [] for d in ok_ids}
+        for row in sentences.itertuples(index=False):
+            if row.doc_id in by_doc:
+                by_doc[row.doc_id].append(
+                    Sentence(row.doc_id, int(row.sentence_id), int(row.start), int(row.end), list(row.tokens), [int(x) for x in row.token_starts])
+                )
+        mentions: list[Mention] = []
+        errors = []
+        batch = max(1, ctx.settings.ner_batch_size)
+        # documents are tagged in groups so the model sees full batches of sentences
+        groups, current, size = [], [], 0
+        for doc_id in ok_ids:
+            current.append(doc_id)
+            size += len(by_doc[doc_id])
+            if size >= batch * 4:
+                groups.append(current)
+                current, size = [], 0
+        if current:
+            groups.append(current)
+        for group in progress_iter(groups, "ner", ctx.progress):
+            model_out: dict[str, list] = {}
+            if tagger is not None:
+                flat = [s.tokens for d in group for s in by_doc[d]]
+                try:
+                    tagged = tagger.tag(flat)
+                except Exception as exc:  # a model failure on one batch: rules still run for it
+                    log.warning("model failed on a batch (%s); using the domain layer for it", exc)
+                    tagged = None
+                if tagged is not None:
+                    pos = 0
+                    for d in group:
+                        model_out[d] = tagged[pos : pos + len(by_doc[d])]
+                        pos += len(by_doc[d])
+            for doc_id in group:
+                try:
+                    found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id))
+                    text = texts[doc_id]
+                    for m in found:
+                        m.text = text[m.start : m.end]
+                    mentions.extend(found)
+                except Exception as exc:  # one bad article never stops the run
+                    log.warning("%s: ner failed: %r", doc_id, exc)
+                    errors.append({"doc_id": doc_id, "stage": self.name, "error": f"ner failed: {exc!r}"})
+        frame = pd.DataFrame(as_rows(mentions), columns=columns(Mention))
+        ctx.work.write("mentions", frame)
+        ctx.work.set_errors(self.name, errors)
+        counts = frame["label"].value_counts().to_dict() if len(frame) else {}
+        return {"model": model_desc, "documents": len(ok_ids), "mentions": len(frame), **{k: int(v) for k, v in counts.items()}}

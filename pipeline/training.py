@@ -1,0 +1,277 @@
+"""Training and evaluating the stanza NER model from IOB files, offline.
+
+Recipe (stanza 1.15): IOB → stanza's JSON (tokens normalized with the pipeline's own normalizer, labels
+mapped to Peyvand's label set) → word vectors (a vectors file given by the user, or word2vec trained
+here with gensim on the text we have) → a stanza pretrain ``.pt`` → ``stanza.models.ner_tagger`` in
+train mode on the CPU → a model folder with ``resources.json`` and ``peyvand.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.normalize import normalize
+
+log = logging.getLogger("peyvand")
+
+# ARMAN's six classes → Peyvand's labels.  fac (universities, hospitals, ministries' buildings) are
+# organizations for our users; pro (products, newspapers' names as works) and event are dropped.
+ARMAN_MAP = {"pers": "PER", "org": "ORG", "loc": "LOC", "fac": "ORG", "pro": None, "event": None}
+PEYVAND_OF = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC"}
+
+
+@dataclass
+class IobSentence:
+    tokens: list[str]
+    tags: list[str]
+
+
+def read_iob(path: Path) -> list[IobSentence]:
+    sentences, tokens, tags = [], [], []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            if tokens:
+                sentences.append(IobSentence(tokens, tags))
+                tokens, tags = [], []
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        tokens.append(" ".join(parts[:-1]))
+        tags.append(parts[-1])
+    if tokens:
+        sentences.append(IobSentence(tokens, tags))
+    return sentences
+
+
+def map_tag(tag: str, mapping: dict | None = None) -> str:
+    """'B-pers' → 'B-PER' under ``mapping`` (ARMAN's by default); unmapped classes → 'O'."""
+    mapping = ARMAN_MAP if mapping is None else mapping
+    if tag == "O" or "-" not in tag:
+        return "O"
+    prefix, cls = tag.split("-", 1)
+    if cls in mapping:
+        target = mapping[cls]
+    elif cls.upper() in ("PER", "PERS", "PERSON"):
+        target = "PER"
+    elif cls.upper() in ("ORG", "LOC"):
+        target = cls.upper()
+    else:
+        target = None
+    return f"{prefix}-{target}" if target else "O"
+
+
+def normalize_token(token: str) -> str:
+    """A token through the pipeline's normalizer; never empty, never split (the tags stay aligned)."""
+    out = normalize(token).replace(" ", "\u200c")
+    return out or token
+
+
+def prepare(sentences: list[IobSentence]) -> list[list[dict]]:
+    out = []
+    for s in sentences:
+        tags = [map_tag(t) for t in s.tags]
+        # a mapped-away class can leave I- without B-: repair to BIO
+        fixed = []
+        for k, tag in enumerate(tags):
+            if tag.startswith("I-") and (k == 0 or fixed[-1] == "O" or fixed[-1][2:] != tag[2:]):
+                tag = "B-" + tag[2:]
+            fixed.append(tag)
+        out.append([{"text": normalize_token(t), "ner": g} for t, g in zip(s.tokens, fixed)])
+    return out
+
+
+def train_word_vectors(sentences: list[list[str]], out_txt: Path, dim: int, seed: int, epochs: int = 10) -> None:
+    from gensim.models import Word2Vec
+
+    model = Word2Vec(
+        sentences=sentences, vector_size=dim, window=5, min_count=1, workers=1, seed=seed, epochs=epochs, sg=1
+    )
+    with open(out_txt, "w", encoding="utf-8") as handle:
+        handle.write(f"{len(model.wv)} {dim}\n")
+        for word in model.wv.index_to_key:
+            handle.write(word + " " + " ".join(f"{x:.5f}" for x in model.wv[word]) + "\n")
+
+
+def text_corpus(paths: list[Path]) -> list[list[str]]:
+    from pipeline.segment import word_tokenizer
+
+    tokenizer = word_tokenizer()
+    out = []
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            tokens = tokenizer.tokenize(normalize(line))
+            if tokens:
+                out.append(tokens)
+    return out
+
+
+def build_pretrain(vectors_txt: Path, pt_path: Path) -> None:
+    import numpy as np
+    import torch
+    from stanza.models.common.pretrain import Pretrain
+
+    pretrain = Pretrain(str(pt_path), str(vectors_txt), save_to_file=False)
+    pretrain.load()
+    emb = pretrain._emb
+    if isinstance(emb, np.ndarray):  # stanza's loader keeps numpy; the saved file must hold a tensor
+        pretrain._emb = torch.from_numpy(emb)
+    pretrain.save(str(pt_path))
+
+
+def write_model_resources(out_dir: Path, meta: dict) -> None:
+    """resources.json in stanza's format, so stanza.Pipeline(dir=out_dir, download_method=None) loads it."""
+    # the smallest resources.json stanza accepts with download_method=None: the processors' paths are
+    # given explicitly to stanza.Pipeline, this only tells stanza the language and its processors
+    resources = {
+        "fa": {
+            "lang_name": "Persian",
+            "default_processors": {"tokenize": "peyvand", "ner": "peyvand"},
+        }
+    }
+    (out_dir / "resources.json").write_text(json.dumps(resources, indent=1), encoding="utf-8")
+    (out_dir / "peyvand.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def train_ner(
+    train_iob: Path,
+    out_dir: Path,
+    dev_iob: Path | None = None,
+    dev_fraction: float = 0.1,
+    vectors: Path | None = None,
+    text_files: list[Path] | None = None,
+    word_dim: int = 100,
+    hidden_dim: int = 256,
+    char_hidden_dim: int = 100,
+    max_steps: int = 20000,
+    eval_interval: int = 500,
+    batch_size: int = 32,
+    seed: int = 1234,
+    extra_args: list[str] | None = None,
+) -> dict:
+    """Train a stanza NER model; returns the metadata written to ``peyvand.json``."""
+    from stanza.models import ner_tagger
+
+    started = time.time()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = out_dir / "_train"
+    work.mkdir(exist_ok=True)
+    train = read_iob(train_iob)
+    if dev_iob:
+        dev = read_iob(dev_iob)
+    else:  # a dev split taken from the training file, reproducibly
+        rng = random.Random(seed)
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        n_dev = max(1, int(len(train) * dev_fraction))
+        dev_ids = set(order[:n_dev])
+        dev = [s for k, s in enumerate(train) if k in dev_ids]
+        train = [s for k, s in enumerate(train) if k not in dev_ids]
+    train_json, dev_json = work / "train.json", work / "dev.json"
+    train_prepared = prepare(train)
+    train_json.write_text(json.dumps(train_prepared, ensure_ascii=False), encoding="utf-8")
+    dev_json.write_text(json.dumps(prepare(dev), ensure_ascii=False), encoding="utf-8")
+
+    vectors_txt = Path(vectors) if vectors else work / "vectors.txt"
+    if not vectors:
+        corpus = [[tok["text"] for tok in sent] for sent in train_prepared]
+        corpus += text_corpus(text_files or [])
+        train_word_vectors(corpus, vectors_txt, word_dim, seed)
+    pretrain_pt = out_dir / "pretrain.pt"
+    build_pretrain(vectors_txt, pretrain_pt)
+
+    args = [
+        "--mode", "train",
+        "--shorthand", "fa_peyvand",
+        "--train_file", str(train_json),
+        "--eval_file", str(dev_json),
+        "--wordvec_pretrain_file", str(pretrain_pt),
+        "--save_dir", str(out_dir),
+        "--save_name", "ner.pt",
+        "--hidden_dim", str(hidden_dim),
+        "--char_hidden_dim", str(char_hidden_dim),
+        "--max_steps", str(max_steps),
+        "--eval_interval", str(eval_interval),
+        "--batch_size", str(batch_size),
+        "--seed", str(seed),
+        "--scheme", "bio",
+        "--cpu",
+        *(extra_args or []),
+    ]
+    log.info("training: python -m stanza.models.ner_tagger %s", " ".join(args))
+    logging.getLogger("stanza").setLevel(logging.WARNING)
+    ner_tagger.main(args)
+    meta = {
+        "name": "peyvand-fa-ner",
+        "ner_model": "ner.pt",
+        "pretrain": "pretrain.pt",
+        "labels": ["PERSON", "ORG", "LOC"],
+        "label_map": {k: v for k, v in ARMAN_MAP.items()},
+        "train_file": str(train_iob),
+        "train_sentences": len(train),
+        "dev_sentences": len(dev),
+        "vectors": str(vectors) if vectors else "word2vec trained on the training text",
+        "hidden_dim": hidden_dim,
+        "word_dim": word_dim,
+        "max_steps": max_steps,
+        "batch_size": 32,
+        "seed": seed,
+        "trained": time.strftime("%Y-%m-%d"),
+        "train_seconds": round(time.time() - started, 1),
+    }
+    write_model_resources(out_dir, meta)
+    return meta
+
+
+# ----- evaluation ------------------------------------------------------------------------------
+def spans_from_bio(tags: list[str]) -> set[tuple[int, int, str]]:
+    spans, start, label = set(), None, None
+    for k, tag in enumerate(tags + ["O"]):
+        if tag.startswith("B-") or tag == "O" or (tag.startswith("I-") and tag[2:] != label):
+            if start is not None:
+                spans.add((start, k, label))
+            start, label = (k, tag[2:]) if tag != "O" else (None, None)
+    return spans
+
+
+def score_spans(gold: list[set], pred: list[set]) -> dict:
+    """conlleval-style exact-span precision/recall/F1 per class and micro-averaged."""
+    from collections import Counter
+
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for g, p in zip(gold, pred):
+        for span in p:
+            (tp if span in g else fp)[span[2]] += 1
+        for span in g:
+            if span not in p:
+                fn[span[2]] += 1
+    out = {}
+    for label in sorted(set(tp) | set(fp) | set(fn)) + ["micro"]:
+        if label == "micro":
+            t, f_p, f_n = sum(tp.values()), sum(fp.values()), sum(fn.values())
+        else:
+            t, f_p, f_n = tp[label], fp[label], fn[label]
+        p = t / (t + f_p) if t + f_p else 0.0
+        r = t / (t + f_n) if t + f_n else 0.0
+        out[label] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": t + f_n}
+    return out
+
+
+def evaluate_iob(iob: Path, tagger) -> dict:
+    sentences = read_iob(iob)
+    prepared = prepare(sentences)
+    gold = [
+        {(s, e, PEYVAND_OF[label]) for s, e, label in spans_from_bio([t["ner"] for t in sent])} for sent in prepared
+    ]
+    tokens = [[t["text"] for t in sent] for sent in prepared]
+    pred = []
+    for lo in range(0, len(tokens), 256):
+        pred.extend(set(x) for x in tagger.tag(tokens[lo : lo + 256]))
+    return score_spans(gold, pred)

@@ -18,7 +18,7 @@ from pipeline.stages import Context, StageError, all_stages
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Peyvand: persons, titles and organizations in Persian news, as a graph.")
 models_app = typer.Typer(no_args_is_help=True, help="Manage NER models.")
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("peyvand")
 
 OutputOpt = typer.Option(Path("outputs"), "--output", "-o", help="Output folder (the work folder is OUTPUT/_work).")

@@ -75,15 +75,41 @@ def stanza_resources_spec(resources_dir: Path, batch_size: int | None = None) ->
     if not ner_dir.is_dir() or not list(ner_dir.glob("*.pt")):
         raise ModelNotFound(f"no Persian NER model under {ner_dir}")
     batch = batch_size or 32
+    resources = json.loads((resources_dir / "resources.json").read_text(encoding="utf-8")).get("fa", {})
+    package = resources.get("default_processors", {}).get("ner", "")
+    package = package if isinstance(package, str) else ""
+    ner_files = sorted(ner_dir.glob("*.pt"), key=lambda p: p.stem != package)
+    pretrains = sorted((resources_dir / "fa" / "pretrain").glob("*.pt"))
+    if not pretrains:
+        raise ModelNotFound(f"no word-vector pretrain under {resources_dir / 'fa' / 'pretrain'}")
+    # explicit paths: the model stanza's resources.json names, else the only one there
     kwargs = {
         "lang": "fa",
         "dir": str(resources_dir),
         "processors": "tokenize,ner",
         "tokenize_pretokenized": True,
         "download_method": None,
+        "ner_model_path": str(ner_files[0]),
+        "ner_pretrain_path": str(_pretrain_for(resources, ner_files[0].stem, pretrains)),
         "ner_batch_size": batch,
     }
+    charlm_dir = resources_dir / "fa" / "forward_charlm"
+    if charlm_dir.is_dir() and list(charlm_dir.glob("*.pt")):
+        kwargs["ner_forward_charlm_path"] = str(sorted(charlm_dir.glob("*.pt"))[0])
+        backward = sorted((resources_dir / "fa" / "backward_charlm").glob("*.pt"))
+        if backward:
+            kwargs["ner_backward_charlm_path"] = str(backward[0])
     return ModelSpec(f"stanza resources {resources_dir}", kwargs, batch)
+
+
+def _pretrain_for(resources: dict, ner_package: str, pretrains: list[Path]) -> Path:
+    """The pretrain stanza's resources.json lists as the NER model's dependency, else the first one."""
+    for dep in resources.get("ner", {}).get(ner_package, {}).get("dependencies", []):
+        if dep.get("model") == "pretrain":
+            for p in pretrains:
+                if p.stem == dep.get("package"):
+                    return p
+    return pretrains[0]
 
 
 def find_model(settings) -> ModelSpec | None:

@@ -33,8 +33,8 @@ def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -
         # honorifics are not part of a person's name
         while label == PERSON and start < end and rules.honorific_len(start):
             start += rules.honorific_len(start)
-        if start >= end:
-            continue
+        if start >= end or all(rules.punct(k) or rules.function(k) for k in range(start, end)):
+            continue  # a model span of punctuation or function words names nothing
         same = [s for s in spans if s.start == start and s.end == end and s.label == label]
         if same:
             same[0].source = "rules+stanza"

@@ -108,7 +108,7 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
         target = None
         for big in merged:
             long = _content(big.tokens)
-            if len(long) > len(short) and short[0] == long[0] and _subsequence(short, long):
+            if short and len(long) > len(short) and short[0] == long[0] and _subsequence(short, long):
                 _, p_short = place_of(cluster.tokens, province)
                 _, p_long = place_of(big.tokens, province)
                 if not p_short or p_short == p_long:

@@ -1,0 +1,57 @@
+"""The stanza path: a tiny model trained here, loaded offline, run through the ner stage."""
+
+import json
+import shutil
+
+import pandas as pd
+
+from conftest import SEEDS, invoke
+from pipeline.model import NerTagger, project_spec, stanza_resources_spec
+from pipeline.training import map_tag, score_spans, spans_from_bio
+
+
+def test_label_map_and_span_scoring():
+    assert map_tag("B-pers") == "B-PER" and map_tag("I-fac") == "I-ORG" and map_tag("B-event") == "O"
+    gold = [spans_from_bio(["B-PER", "I-PER", "O", "B-ORG"])]
+    pred = [{(0, 2, "PER"), (3, 4, "LOC")}]
+    scores = score_spans(gold, pred)
+    assert scores["PER"]["f1"] == 1.0 and scores["micro"]["precision"] == 0.5
+
+
+def test_tiny_model_tags_offline(tiny_model):
+    tagger = NerTagger(project_spec(tiny_model))
+    out = tagger.tag([["علی", "رضایی", "در", "سازمان", "بهزیستی", "گفت"], ["مردم", "در", "تهران", "جمع", "شدند"]])
+    assert (0, 2, "PERSON") in out[0] and (2, 3, "LOC") in out[1]
+
+
+def test_ner_stage_with_the_model(tiny_model, tmp_path):
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("زهرا موسوی در وزارت کشور گفت.\nمردم در تهران جمع شدند.", encoding="utf-8")
+    shutil.copy(SEEDS / "003_24c1f9271a0d924c.txt", corpus)
+    out = tmp_path / "out"
+    result = invoke("run", corpus, "-o", out, "--model", tiny_model, "-q")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "_work" / "manifest.json").read_text(encoding="utf-8"))
+    assert "project model" in manifest["ner"]["summary"]["model"]
+    mentions = pd.read_csv(out / "mentions.csv", keep_default_na=False)
+    assert set(mentions["source"]) & {"stanza", "rules+stanza"}
+
+
+def test_stanza_resources_layout(tiny_model, tmp_path):
+    """The code path for stanza's official fa models, on a folder laid out as stanza.download does."""
+    res = tmp_path / "stanza_resources"
+    (res / "fa" / "ner").mkdir(parents=True)
+    (res / "fa" / "pretrain").mkdir(parents=True)
+    shutil.copy(tiny_model / "ner.pt", res / "fa" / "ner" / "arman.pt")
+    shutil.copy(tiny_model / "pretrain.pt", res / "fa" / "pretrain" / "conll17.pt")
+    resources = {"fa": {"lang_name": "Persian", "default_processors": {"tokenize": "perdt", "ner": "arman"},
+                        "ner": {"arman": {"dependencies": [{"model": "pretrain", "package": "conll17"}]}}}}
+    (res / "resources.json").write_text(json.dumps(resources), encoding="utf-8")
+    tagger = NerTagger(stanza_resources_spec(res))
+    assert (0, 2, "PERSON") in tagger.tag([["محمد", "کریمی", "در", "بنیاد", "شهید", "گفت"]])[0]
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("محمد کریمی در بنیاد شهید گفت.", encoding="utf-8")
+    result = invoke("run", corpus, "-o", tmp_path / "out", "--stanza-resources", res, "-q")
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,54 @@
+from pipeline.normalize import ZWNJ, match_key, normalize
+
+
+def test_arabic_letters_fold_to_persian():
+    assert normalize("علي كريمي") == "علی کریمی"
+    assert normalize("مؤسسه") == "موسسه"
+    assert normalize("أحمد") == "احمد"
+    assert normalize("جمعة") == "جمعه"
+
+
+def test_hamza_variants_and_joined_titles():
+    assert normalize("رئيس هیئت مدیره") == "رئیس هیات مدیره"
+    assert normalize("رییس") == "رئیس"
+    assert normalize("مدير كل بهزيستي") == "مدیرکل بهزیستی"
+    assert normalize("مدیر عامل") == "مدیرعامل"
+    assert normalize("اداره کل") == "اداره کل"  # only titles are joined
+
+
+def test_digits_become_ascii():
+    assert normalize("۱۲ مرداد ۱۴۰۰") == "12 مرداد 1400"
+    assert normalize("٣٤ درصد") == "34 درصد"
+
+
+def test_zwnj_lost_doubled_and_at_edges():
+    assert normalize("سهشنبه") == f"سه{ZWNJ}شنبه"
+    assert normalize("حوزههای") == f"حوزه{ZWNJ}های"
+    assert normalize(f"می{ZWNJ}{ZWNJ}شود") == f"می{ZWNJ}شود"
+    assert normalize(f"{ZWNJ}کتاب{ZWNJ} خوب") == "کتاب خوب"
+    assert normalize("می شود") == f"می{ZWNJ}شود"
+
+
+def test_religious_marks_are_spaced():
+    assert normalize("ستاد فرمان امام(ره) استان") == "ستاد فرمان امام (ره) استان"
+    assert normalize("ولیعصر(عج)") == "ولیعصر (عج)"
+
+
+def test_invisible_and_control_characters_removed_paragraphs_kept():
+    text = "\ufeffسلام\u200f دنیا\x00\x0b\n\n\n\nبند دوم"
+    assert normalize(text) == "سلام دنیا\n\nبند دوم"
+
+
+def test_idempotent_on_seed_text():
+    from conftest import SEEDS
+
+    for path in SEEDS.glob("*.txt"):
+        once = normalize(path.read_text(encoding="utf-8"))
+        assert normalize(once) == once
+
+
+def test_match_key_ignores_spacing_marks_and_honorifics():
+    assert match_key("ستاد فرمان امام (ره)") == match_key("ستاد فرمان امام")
+    assert match_key("مدیر کل") == match_key("مدیرکل")
+    assert match_key("دکتر حیدری", strip_honorifics=True) == match_key("حیدری")
+    assert match_key("شهرداری‌های") == match_key("شهرداری های")

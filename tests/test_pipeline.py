@@ -1,0 +1,118 @@
+"""The CLI end to end on the seeds, one stage re-run alone, bad input, the contract, the gold scores."""
+
+import shutil
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+from conftest import GOLD, SEEDS, invoke
+from pipeline.io.exports import CONTRACT_COLUMNS
+
+
+def read(out, name):
+    return pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+def test_every_contract_file_with_its_columns(seeds_run):
+    for name, cols in CONTRACT_COLUMNS.items():
+        frame = read(seeds_run, name)
+        assert list(frame.columns[: len(cols)]) == cols, name
+    docs = read(seeds_run, "documents")
+    assert len(docs) == 5 and set(docs["status"]) == {"ok"}
+    assert docs.set_index("doc_id").loc["002_9c4af7e09992b7d6", "agency"] == "روابط عمومی اداره کل بهزیستی استان خوزستان"
+
+
+def test_mention_offsets_slice_the_normalized_text(seeds_run):
+    text = pd.read_parquet(seeds_run / "_work" / "documents.parquet").set_index("doc_id")["text"]
+    mentions = pd.read_csv(seeds_run / "mentions.csv", keep_default_na=False)
+    assert len(mentions) > 50
+    for m in mentions.itertuples():
+        assert text[m.doc_id][m.start : m.end] == m.text
+    assert set(mentions[mentions["label"] == "TITLE"]["entity_id"]) == {""}
+    assert (mentions[mentions["label"] != "TITLE"]["entity_id"] != "").all()
+
+
+def test_karimian_example_from_the_brief(seeds_run):
+    aff = read(seeds_run, "affiliations")
+    row = aff[aff["person"] == "مهران کریمیان"].iloc[0]
+    assert row["title"] == "مدیرکل" and row["org"] == "اداره کل بهزیستی استان خوزستان"
+    mentions = read(seeds_run, "mentions")
+    ids = set(mentions[mentions["text"].isin(["مهران کریمیان", "کریمیان"])]["entity_id"])
+    assert len(ids) == 1  # the surname alone joins the full name
+    edges = read(seeds_run, "edges")
+    assert ((edges["Source"] == row["person_id"]) | (edges["Target"] == row["person_id"])).any()
+
+
+def test_graphml_reads_back_for_gephi(seeds_run):
+    graph = nx.read_graphml(seeds_run / "graph.graphml")
+    assert graph.number_of_nodes() > 10 and graph.number_of_edges() > 10
+    for _, data in graph.nodes(data=True):
+        assert data["label"] and data["type"] in ("PERSON", "ORG")
+    for _, _, data in graph.edges(data=True):
+        assert data["weight"] >= 1 and data["relation"] in ("co-occurrence", "affiliation")
+    nodes, edges = read(seeds_run, "nodes"), read(seeds_run, "edges")
+    assert set(nodes["Id"]) == set(graph.nodes)
+    assert len(edges) == graph.number_of_edges() and set(edges["Type"]) == {"Undirected"}
+
+
+@pytest.mark.skipif(not GOLD.exists(), reason="needs ../shared/gold")
+def test_gold_scores_meet_the_targets(seeds_run):
+    from pipeline.evaluate import evaluate
+
+    totals, _ = evaluate(seeds_run, GOLD)
+    assert totals["persons"].f1 >= 0.90
+    assert totals["organizations"].f1 >= 0.80
+    assert totals["titles"].f1 >= 0.80
+    assert totals["triples"].f1 >= 0.70
+    result = invoke("eval", seeds_run, GOLD)
+    assert result.exit_code == 0 and "persons" in result.output
+
+
+def test_one_stage_rerun_alone_and_status(seeds_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(seeds_run, out)
+    before = read(out, "entities")
+    (out / "entities.csv").unlink()
+    assert invoke("resolve", "-o", out, "-q").exit_code == 0
+    assert invoke("graph", "-o", out, "-q", "--window", "document").exit_code == 0
+    pd.testing.assert_frame_equal(read(out, "entities"), before)
+    edges = read(out, "edges")
+    assert len(edges) >= len(read(seeds_run, "edges"))  # a wider window joins more pairs
+    status = invoke("status", "-o", out)
+    assert "graph" in status.output and "up to date" in status.output
+
+
+def test_stage_without_its_inputs_says_what_to_run(tmp_path):
+    result = invoke("resolve", "-o", tmp_path / "empty", "-q")
+    assert result.exit_code == 2 and "run the earlier stage first" in result.output
+
+
+def test_bad_files_are_listed_and_the_rest_processed(tmp_path):
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    shutil.copy(SEEDS / "002_9c4af7e09992b7d6.txt", corpus / "good.txt")
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 16)
+    (corpus / "old.txt").write_bytes("به گزارش ایرنا، علی رضایی مدیرکل بهزیستی استان فارس گفت.".replace("ی", "ي").replace("ک", "ك").encode("cp1256"))
+    out = tmp_path / "out"
+    result = invoke("run", corpus, "-o", out, "--no-model", "-q")
+    assert result.exit_code == 0, result.output
+    errors = read(out, "errors")
+    reasons = dict(zip(errors["doc_id"], errors["error"]))
+    assert "empty" in reasons["empty"] and "binary" in reasons["binary"] and "1256" in reasons["old"]
+    docs = read(out, "documents").set_index("doc_id")
+    assert docs.loc["good", "status"] == "ok" and docs.loc["empty", "status"] == "error"
+    assert "علی رضایی" in set(read(out, "entities")["name"])
+
+
+def test_jsonl_and_csv_inputs(tmp_path):
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text('{"id": "n1", "text": "علی رضایی مدیرکل بهزیستی استان فارس گفت."}\n{broken\n', encoding="utf-8")
+    out = tmp_path / "o1"
+    assert invoke("run", jsonl, "-o", out, "--no-model", "-q").exit_code == 0
+    assert "broken JSON" in read(out, "errors")["error"].iloc[0]
+    bad_csv = tmp_path / "b.csv"
+    bad_csv.write_text("id,body\n1,x\n", encoding="utf-8")
+    result = invoke("run", bad_csv, "-o", tmp_path / "o2", "--no-model", "-q")
+    assert result.exit_code == 2 and "id and text" in result.output

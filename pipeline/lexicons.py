@@ -147,7 +147,7 @@ def _name_variants(name: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def lexicons() -> Lexicons:
-    from pipeline.normalize import normalize
+    from pipeline.normalize import normalize, normalize_many
 
     titles = PhraseTable({_tok(s): normalize(role) for s, role in read_pairs("titles.tsv")})
     honorifics = {normalize(x) for x in read_lines("honorifics.txt")}
@@ -182,7 +182,7 @@ def lexicons() -> Lexicons:
 
     common: set[str] = set()
     if (data_dir() / "common_words.txt").exists():
-        common = {normalize(w) for w in read_lines("common_words.txt")}
+        common = set(normalize_many(read_lines("common_words.txt")))
 
     return Lexicons(
         titles=titles,
@@ -199,8 +199,8 @@ def lexicons() -> Lexicons:
         counties=counties,
         first_names=first_names,
         surnames={normalize(x) for x in read_lines("surnames.txt")},
-        function_words={normalize(x) for x in read_lines("function_words.txt")},
-        org_words={normalize(x) for x in read_lines("org_words.txt")},
+        function_words=set(normalize_many(read_lines("function_words.txt"))),
+        org_words=set(normalize_many(read_lines("org_words.txt"))),
         portfolios={normalize(x) for x in read_lines("portfolios.txt")},
         ambiguous_places={normalize(x) for x in read_lines("ambiguous_places.txt")},
         weak_heads={normalize(h) for h, _kind, weak in read_rows("org_heads.tsv", 3) if weak.strip() == "weak"},

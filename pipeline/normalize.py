@@ -100,9 +100,9 @@ def _fold_chars(text: str) -> str:
 
 
 def _normalize_line(line: str) -> str:
+    """Our corrections after hazm, per line (hazm has already run over the whole text)."""
     if not line.strip():
         return ""
-    line = _hazm_normalizer().normalize(line)
     # hazm may reintroduce Persian digits in some paths and leaves «(ره)» unspaced after some words.
     line = line.translate(_DIGITS)
     line = _MARK.sub(lambda m: f" ({m.group(1)})", line)
@@ -121,13 +121,28 @@ def normalize(text: str) -> str:
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
     text = _DIACRITICS.sub("", _fold_chars(text))
     text = _MULTI_ZWNJ.sub(ZWNJ, text)
-    lines = [_normalize_line(line) for line in _SPACE_AROUND_NEWLINE.sub("\n", text).split("\n")]
+    text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+    if text.strip():
+        # one hazm call for the whole text: hazm keeps line breaks, and each call rebuilds its tables
+        text = _hazm_normalizer().normalize(text)
+    lines = [_normalize_line(line) for line in text.split("\n")]
     text = "\n".join(lines)
     return _MANY_NEWLINES.sub("\n\n", text).strip()
 
 
 _KEY_DROP = re.compile(r"[\s" + ZWNJ + r"\u200d\W_]+")
 _KEY_MARK = re.compile(r"\((?:ره|عج|ع|س|ص|رض|قده|ه)\)|علیه السلام")
+
+
+def normalize_many(items: list[str]) -> list[str]:
+    """``[normalize(x) for x in items]`` in one pass (lexicons load thousands of entries)."""
+    if not items:
+        return []
+    joined = normalize("\n".join(x.replace("\n", " ") for x in items))
+    out = joined.split("\n")
+    if len(out) != len(items):  # an entry normalized to nothing shifted the lines: do it one by one
+        return [normalize(x) for x in items]
+    return out
 
 
 def match_key(text: str, strip_honorifics: bool = False) -> str:

@@ -112,7 +112,8 @@ def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
     lines = [line for line in normalize(text).split("\n")]
     kept, removed = strip_furniture(lines)
     kept = [_HEADING.sub("", line) if _HEADING.match(line) else line for line in kept]
-    body = normalize("\n".join(kept))
+    # already normalized line by line: only blank-line runs left by the removed furniture to collapse
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
     if not body.strip():
         doc.status, doc.error = "error", "no article text (only page furniture or whitespace)"
         return doc, warnings

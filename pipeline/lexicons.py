@@ -99,6 +99,7 @@ class GazetteerEntry:
 @dataclass
 class Lexicons:
     titles: PhraseTable
+    title_offices: dict[str, str]  # role → head of the office a bare place after it names
     honorifics: set[str]
     honorific_table: PhraseTable
     name_parts: set[str]
@@ -149,7 +150,9 @@ def _name_variants(name: str) -> list[str]:
 def lexicons() -> Lexicons:
     from pipeline.normalize import normalize, normalize_many
 
-    titles = PhraseTable({_tok(s): normalize(role) for s, role in read_pairs("titles.tsv")})
+    title_rows = read_rows("titles.tsv", 3)
+    titles = PhraseTable({_tok(s): normalize(role) for s, role, _office in title_rows})
+    title_offices = {normalize(role): normalize(office) for _s, role, office in title_rows if office.strip()}
     honorifics = {normalize(x) for x in read_lines("honorifics.txt")}
     honorific_table = PhraseTable({_tok(x): True for x in honorifics})
     org_heads = PhraseTable({_tok(h): kind.strip() or "body" for h, kind, _weak in read_rows("org_heads.tsv", 3)})
@@ -186,6 +189,7 @@ def lexicons() -> Lexicons:
 
     return Lexicons(
         titles=titles,
+        title_offices=title_offices,
         honorifics=honorifics,
         honorific_table=honorific_table,
         name_parts={normalize(x) for x in read_lines("name_parts.txt")},

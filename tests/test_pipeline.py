@@ -116,3 +116,25 @@ def test_jsonl_and_csv_inputs(tmp_path):
     bad_csv.write_text("id,body\n1,x\n", encoding="utf-8")
     result = invoke("run", bad_csv, "-o", tmp_path / "o2", "--no-model", "-q")
     assert result.exit_code == 2 and "id and text" in result.output
+
+
+def test_affiliation_patterns_on_unseen_sentences(tmp_path):
+    """Genre patterns on text written for the test: title before name, implied office, coordination."""
+    lines = [
+        {"id": "a", "text": "با حکم دکتر میرهاشم موسوی رئیس سازمان بهزیستی کشور، علی‌اکبر رحیمی به عنوان سرپرست اداره کل بهزیستی استان فارس منصوب شد."},
+        {"id": "b", "text": "مراسم با حضور محمدهادی ایمانیه استاندار فارس برگزار شد. ایمانیه گفت: همکاری ادامه دارد."},
+        {"id": "c", "text": "مدیرکل ستاد اجرایی فرمان امام (ره) استان یزد گفت: طرح اجرا شد.\nبه گزارش ایسنا، حمید کاظمی در این نشست افزود: کار ادامه دارد."},
+    ]
+    import json
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    out = tmp_path / "out"
+    assert invoke("run", corpus, "-o", out, "--no-model", "-q").exit_code == 0
+    aff = read(out, "affiliations")
+    got = {(r.person, r.title, r.org) for r in aff.itertuples()}
+    assert ("میرهاشم موسوی", "رئیس", "سازمان بهزیستی کشور") in got
+    assert ("علی‌اکبر رحیمی", "سرپرست", "اداره کل بهزیستی استان فارس") in got
+    assert ("محمدهادی ایمانیه", "استاندار", "استانداری فارس") in got
+    # the headline speaker: the lead's title belongs to the person named next
+    assert ("حمید کاظمی", "مدیرکل", "ستاد اجرایی فرمان امام (ره) استان یزد") in got

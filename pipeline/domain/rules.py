@@ -331,7 +331,13 @@ class SentenceRules:
             k = j
             while k < self.n and self.t[k] in ("محترم", "محترمه", "وقت", "جدید", "سابق"):
                 k += 1
-            self.parse_org(k, title_context=True)
+            office = self.lex.title_offices.get(spans[-1].kind)
+            m = self.lex.provinces.match(self.t, k) or self.lex.counties.match(self.t, k)
+            if office and m and self.free(k, k + m[0]):
+                # «استاندار فارس»: the place names the office («استانداری فارس»)
+                self.claim(k, k + m[0], ORG, "head=" + office)
+            else:
+                self.parse_org(k, title_context=True)
         return spans
 
     # ----- persons ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pipeline.stages import Context, Stage
 
 _SKIP_BETWEEN = {"محترم", "محترمه", "وقت", "جدید", "سابق"}
 _COMMA = {"،", ","}
+_AS = {("به", "عنوان"), ("به", "سمت")}
 
 
 def entity_id(kind: str, key: str) -> str:
@@ -221,7 +222,8 @@ def resolve_persons(rows: list[dict]) -> list[Cluster]:
 def find_affiliations(sentence_tokens: list[str], mentions: list[dict]) -> tuple[list[tuple[dict, dict, dict | None]], list[tuple[dict, dict | None]]]:
     """(person, title, org) triples in one sentence from the genre's patterns, and unattached titles.
 
-    «X، مدیرکل Y» / «X مدیرکل Y» / «مدیرکل Y، X» / «X مدیرعامل و رئیس هیات مدیره Y».
+    «X، مدیرکل Y» / «X مدیرکل Y» / «مدیرکل Y، X» / «X مدیرعامل و رئیس هیات مدیره Y» /
+    «X به عنوان سرپرست Y».
     """
     persons = {m["tok_end"]: m for m in mentions if m["label"] == PERSON}
     persons_start = {m["tok_start"]: m for m in mentions if m["label"] == PERSON}
@@ -248,6 +250,8 @@ def find_affiliations(sentence_tokens: list[str], mentions: list[dict]) -> tuple
         person = persons.get(first["tok_start"])
         if person is None and first["tok_start"] >= 1 and t[first["tok_start"] - 1] in _COMMA:
             person = persons.get(first["tok_start"] - 1)
+        if person is None and tuple(t[max(0, first["tok_start"] - 2) : first["tok_start"]]) in _AS:
+            person = persons.get(first["tok_start"] - 2)  # «X به عنوان سرپرست Y منصوب شد»
         if person is None:
             after = org["tok_end"] if org else last["tok_end"]
             person = persons_start.get(after) or (

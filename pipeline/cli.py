@@ -26,6 +26,9 @@ ModelOpt = typer.Option(None, "--model", help="Project NER model folder (default
 NoModelOpt = typer.Option(False, "--no-model", help="Run the domain layer (rules) alone.")
 ResourcesOpt = typer.Option(None, "--stanza-resources", help="A stanza resources folder with the official fa models.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings only.")
+StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
+ExcelOpt = typer.Option(False, "--excel-safe", help="Prefix CSV cells starting with = + - @ with an apostrophe.")
+ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per chunk (the unit of caching and resuming).")
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -47,7 +50,16 @@ def _context(output: Path, quiet: bool, **kwargs) -> Context:
     return Context(settings, WorkDir(settings.output), progress=not quiet and sys.stderr.isatty())
 
 
-def _run_stages(ctx: Context, names: list[str]) -> None:
+def _run_stages(ctx: Context, names: list[str], staged: bool = False) -> None:
+    """Run the named stages.  ``staged``: write into a staging folder and swap it in at the end, so an
+    interrupted run leaves the previous outputs intact (and the next run resumes from its parts)."""
+    from pipeline.io.workdir import WorkDir, begin_staging, finish_staging
+
+    final = ctx.settings.output
+    if staged:
+        staging = begin_staging(final)
+        ctx.settings.output = staging
+        ctx.work = WorkDir(staging)
     try:
         for stage in all_stages():
             if stage.name in names:
@@ -55,17 +67,38 @@ def _run_stages(ctx: Context, names: list[str]) -> None:
                 log.info("%s: %s", stage.name, ", ".join(f"{k}={v}" for k, v in summary.items()))
     except StageError as exc:
         console.print(f"[red]error:[/red] {exc}")
+        _print_errors(ctx)
         raise typer.Exit(2) from None
+    if staged:
+        finish_staging(ctx.settings.output, final)
+        ctx.settings.output = final
+        ctx.work = WorkDir(final)
     errors = ctx.work.errors()
-    if len(errors):
-        failed = errors[~errors["error"].str.startswith("warning:")]
-        log.warning("%d article(s) failed, %d warning(s): see %s", len(failed), len(errors) - len(failed), ctx.settings.output / "errors.csv")
+    failed = errors[~errors["error"].str.startswith("warning:")] if len(errors) else errors
+    if ctx.work.has("documents"):
+        docs = ctx.work.read("documents")
+        ok = int((docs["status"] == "ok").sum())
+        console.print(
+            f"{len(docs)} article(s): {ok} read, {len(failed)} error(s), {len(errors) - len(failed)} warning(s)"
+            + (f" — see {final / 'errors.csv'}" if len(errors) else "")
+        )
+    if ctx.settings.strict and len(failed):
+        console.print("[red]--strict:[/red] the run had errors")
+        raise typer.Exit(1)
+
+
+def _print_errors(ctx: Context, limit: int = 10) -> None:
+    errors = ctx.work.errors()
+    for row in errors.head(limit).itertuples(index=False):
+        console.print(f"  {row.doc_id}: {row.error}")
+    if len(errors) > limit:
+        console.print(f"  … and {len(errors) - limit} more")
 
 
 @app.command()
-def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, quiet: bool = QuietOpt):
+def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, quiet: bool = QuietOpt):
     """Read, clean and normalize articles; split sentences; take title, date and agency."""
-    _run_stages(_context(output, quiet, input=input), ["ingest"])
+    _run_stages(_context(output, quiet, input=input, strict=strict, chunk_size=chunk_size), ["ingest"])
 
 
 @app.command()
@@ -82,9 +115,9 @@ def resolve(output: Path = OutputOpt, quiet: bool = QuietOpt):
 
 
 @app.command()
-def graph(output: Path = OutputOpt, window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."), quiet: bool = QuietOpt):
-    """Build the co-occurrence graph and write every output file (CSV, GraphML)."""
-    _run_stages(_context(output, quiet, window=window), ["graph"])
+def graph(output: Path = OutputOpt, window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."), excel_safe: bool = ExcelOpt, quiet: bool = QuietOpt):
+    """Build the co-occurrence graph and write every output file (CSV, GraphML, GEXF)."""
+    _run_stages(_context(output, quiet, window=window, excel_safe=excel_safe), ["graph"])
 
 
 @app.command()
@@ -95,11 +128,17 @@ def run(
     no_model: bool = NoModelOpt,
     stanza_resources: Optional[Path] = ResourcesOpt,
     window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."),
+    strict: bool = StrictOpt,
+    excel_safe: bool = ExcelOpt,
+    chunk_size: int = ChunkOpt,
     quiet: bool = QuietOpt,
 ):
-    """Run ingest → ner → resolve → graph."""
-    ctx = _context(output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources, window=window)
-    _run_stages(ctx, ["ingest", "ner", "resolve", "graph"])
+    """Run ingest → ner → resolve → graph (into a staging folder swapped in at the end)."""
+    ctx = _context(
+        output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources,
+        window=window, strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
+    )
+    _run_stages(ctx, ["ingest", "ner", "resolve", "graph"], staged=True)
     console.print(f"outputs written to {ctx.settings.output}")
 
 

@@ -35,6 +35,15 @@ class ModelSpec:
     batch_size: int = 32
     meta: dict = field(default_factory=dict)
 
+    def fingerprint(self) -> str:
+        """Changes when the model files change: part of the ner stage's cache key."""
+        parts = [self.description]
+        for key, value in sorted(self.pipeline_kwargs.items()):
+            if key.endswith("_path") and Path(value).exists():
+                stat = Path(value).stat()
+                parts.append((key, stat.st_size, stat.st_mtime_ns))
+        return repr(parts)
+
 
 class ModelNotFound(Exception):
     pass

@@ -72,11 +72,11 @@ def _merge_marks(text: str, tokens: list[str], starts: list[int], offset: int) -
     return out_tokens, out_starts
 
 
-def split_sentences(doc_id: str, text: str, max_tokens: int = 200) -> list[Sentence]:
+def split_sentences(doc_id: str, text: str, max_tokens: int = 200, cuts: list[int] | None = None) -> list[Sentence]:
     """Sentences of a normalized document: paragraphs (lines) first, then hazm's sentence splitter.
 
     A sentence longer than ``max_tokens`` is cut into pieces so one run-on paragraph cannot blow up the
-    tagger's batch.
+    tagger's batch; the lengths of the cut ones are appended to ``cuts``.
     """
     sentences: list[Sentence] = []
     line_start = 0
@@ -93,6 +93,8 @@ def split_sentences(doc_id: str, text: str, max_tokens: int = 200) -> list[Sente
                 cursor = at + len(piece)
                 start = line_start + at
                 tokens, starts = tokenize(text[start : start + len(piece)], start)
+                if len(tokens) > max_tokens and cuts is not None:
+                    cuts.append(len(tokens))
                 for lo in range(0, max(len(tokens), 1), max_tokens):
                     chunk_tokens = tokens[lo : lo + max_tokens]
                     chunk_starts = starts[lo : lo + max_tokens]

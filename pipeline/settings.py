@@ -27,6 +27,10 @@ class Settings:
     # limits: larger articles are cut (and the cut is recorded), longer sentences split
     max_article_chars: int = 200_000
     max_sentence_tokens: int = 200
+    # articles per chunk: the unit of caching and of resuming a killed run
+    chunk_size: int = 100
+    strict: bool = False  # a per-article error fails the run (exit 1)
+    excel_safe: bool = False  # CSV cells starting with = + - @ get a leading apostrophe
     extra: dict = field(default_factory=dict)
 
     def resolved_model_dir(self) -> Path:

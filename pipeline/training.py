@@ -206,8 +206,13 @@ def train_ner(
         *(extra_args or []),
     ]
     log.info("training: python -m stanza.models.ner_tagger %s", " ".join(args))
-    logging.getLogger("stanza").setLevel(logging.WARNING)
-    ner_tagger.main(args)
+    stanza_log = logging.getLogger("stanza")
+    level = stanza_log.level
+    stanza_log.setLevel(logging.INFO if log.isEnabledFor(logging.INFO) else logging.WARNING)  # its step and dev-score lines
+    try:
+        ner_tagger.main(args)
+    finally:
+        stanza_log.setLevel(level)
     meta = {
         "name": "peyvand-fa-ner",
         "ner_model": "ner.pt",

@@ -23,16 +23,32 @@ CONTRACT_COLUMNS = {
     "edges": ["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids"],
     "errors": ["doc_id", "stage", "error"],
 }
+OUTPUT_FILES = {f"{name}.csv" for name in CONTRACT_COLUMNS} | {"graph.graphml", "graph.gexf"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def write_table(frame: pd.DataFrame, path: Path, name: str) -> None:
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula («=», «+», «-», «@») with «'»."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path: Path, name: str, safe_for_excel: bool = False) -> None:
     """Contract columns first, in order; extra columns after them."""
     named = CONTRACT_COLUMNS[name]
+    frame = frame.copy()
     for col in named:
         if col not in frame.columns:
             frame[col] = ""
     frame = frame[named + [c for c in frame.columns if c not in named]]
+    if safe_for_excel:
+        frame = excel_safe(frame)
     atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
 
 
@@ -42,10 +58,20 @@ def xml_safe(value):
     return value
 
 
-def write_graphml(graph: nx.Graph, path: Path) -> None:
+def xml_safe_graph(graph: nx.Graph) -> nx.Graph:
     clean = nx.Graph()
     for node, data in graph.nodes(data=True):
         clean.add_node(xml_safe(node), **{k: xml_safe(v) for k, v in data.items() if v is not None})
     for a, b, data in graph.edges(data=True):
         clean.add_edge(xml_safe(a), xml_safe(b), **{k: xml_safe(v) for k, v in data.items() if v is not None})
+    return clean
+
+
+def write_graphml(graph: nx.Graph, path: Path) -> None:
+    clean = xml_safe_graph(graph)
     atomic_write_with(path, lambda tmp: nx.write_graphml(clean, tmp, encoding="utf-8"))
+
+
+def write_gexf(graph: nx.Graph, path: Path) -> None:
+    clean = xml_safe_graph(graph)
+    atomic_write_with(path, lambda tmp: nx.write_gexf(clean, tmp, encoding="utf-8"))

@@ -106,3 +106,119 @@ class WorkDir:
         new = pd.DataFrame(rows, columns=["doc_id", "stage", "error"])
         frame = pd.concat([frame, new], ignore_index=True) if len(new) else frame
         self.write("errors", frame.astype(str))
+
+
+# ----- chunk parts: the unit of resumption ------------------------------------------------------
+def digest(*items) -> str:
+    h = hashlib.sha256()
+    for item in items:
+        if isinstance(item, bytes):
+            h.update(item)
+        else:
+            h.update(repr(item).encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:20]
+
+
+class Parts:
+    """Per-chunk results of a stage, keyed by a digest of the chunk's inputs, settings and rules.
+
+    A part is a folder of Parquet tables moved into place in one rename, so it is either complete or
+    absent: a run killed half-way leaves the finished chunks, and the next run reuses them.
+    """
+
+    def __init__(self, work: WorkDir, stage: str):
+        self.root = work.path / "parts" / stage
+
+    def load(self, key: str) -> dict[str, pd.DataFrame] | None:
+        folder = self.root / key
+        if not folder.is_dir():
+            return None
+        try:
+            return {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
+        except Exception:  # a damaged part is recomputed
+            return None
+
+    def save(self, key: str, tables: dict[str, pd.DataFrame]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{key}."))
+        try:
+            for name, frame in tables.items():
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            os.replace(tmp, self.root / key)
+        except OSError:
+            if (self.root / key).is_dir():  # another run saved the same part first
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                raise
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Drop parts no longer used (the input or the rules changed)."""
+        import shutil
+
+        if self.root.is_dir():
+            for folder in self.root.iterdir():
+                if folder.name not in keys:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+# ----- staging: a whole run lands in one swap ---------------------------------------------------
+def staging_dir(output: Path) -> Path:
+    return output.parent / f".{output.name}.partial"
+
+
+def recover(output: Path) -> None:
+    """Undo a swap that was interrupted between its two renames."""
+    old = output.parent / f".{output.name}.old"
+    if old.exists() and not output.exists():
+        os.replace(old, output)
+
+
+def begin_staging(output: Path) -> Path:
+    """The folder a run writes into.  A staging folder left by a killed run is kept (resume);
+    otherwise the parts of the last finished run are linked in, so unchanged chunks are reused."""
+    import shutil
+
+    recover(output)
+    staging = staging_dir(output)
+    if not staging.exists():
+        staging.mkdir(parents=True)
+        previous = output / WORK / "parts"
+        if previous.is_dir():
+            def link(src, dst):
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+
+            shutil.copytree(previous, staging / WORK / "parts", copy_function=link)
+    return staging
+
+
+def finish_staging(staging: Path, output: Path) -> None:
+    """Swap the finished staging folder in place of the output folder."""
+    import shutil
+
+    old = output.parent / f".{output.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    keep = [p for p in output.iterdir() if p.name not in {WORK} and not _is_ours(p)] if output.exists() else []
+    for path in keep:  # files of the user's own in the output folder (.gitkeep, notes) travel along
+        target = staging / path.name
+        if not target.exists():
+            if path.is_dir():
+                shutil.copytree(path, target)
+            else:
+                shutil.copy2(path, target)
+    if output.exists():
+        os.replace(output, old)
+    os.replace(staging, output)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _is_ours(path: Path) -> bool:
+    from pipeline.io.exports import OUTPUT_FILES
+
+    return path.name in OUTPUT_FILES

@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 
 from pipeline.core import ORG, PERSON
-from pipeline.io.exports import write_graphml, write_table
+from pipeline.io.exports import write_gexf, write_graphml, write_table
 from pipeline.stages import Context, Stage, StageError
 
 SEP = " | "
@@ -81,7 +81,7 @@ class GraphStage(Stage):
     name = "graph"
     requires = ("documents", "sentences", "resolved_mentions", "entities", "affiliations")
     provides = ()
-    settings_used = ("window",)
+    settings_used = ("window", "excel_safe")
 
     def run(self, ctx: Context) -> dict:
         work, out = ctx.work, ctx.settings.output
@@ -90,14 +90,15 @@ class GraphStage(Stage):
         mentions = work.read("resolved_mentions")
         entities = work.read("entities")
         affiliations = work.read("affiliations")
+        safe = ctx.settings.excel_safe
         graph = build_graph(entities, mentions, affiliations, window_ids(mentions, sentences, documents, ctx.settings.window))
 
-        write_table(documents.drop(columns=["text"]), out / "documents.csv", "documents")
-        write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions")
+        write_table(documents.drop(columns=["text"]), out / "documents.csv", "documents", safe)
+        write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions", safe)
         ents = entities.copy()
         ents["aliases"] = ents["aliases"].map(lambda xs: SEP.join(xs))
-        write_table(ents, out / "entities.csv", "entities")
-        write_table(affiliations.copy(), out / "affiliations.csv", "affiliations")
+        write_table(ents, out / "entities.csv", "entities", safe)
+        write_table(affiliations.copy(), out / "affiliations.csv", "affiliations", safe)
         nodes = pd.DataFrame(
             [
                 {"Id": n, "Label": d["label"], "type": d["type"], "mentions": d["mentions"], "documents": d["documents"], "titles": d["titles"]}
@@ -105,7 +106,7 @@ class GraphStage(Stage):
             ],
             columns=["Id", "Label", "type", "mentions", "documents", "titles"],
         )
-        write_table(nodes, out / "nodes.csv", "nodes")
+        write_table(nodes, out / "nodes.csv", "nodes", safe)
         edges = pd.DataFrame(
             [
                 {"Source": a, "Target": b, "Type": "Undirected", "Weight": d["weight"], "relation": d["relation"],
@@ -114,7 +115,8 @@ class GraphStage(Stage):
             ],
             columns=["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids", "titles"],
         )
-        write_table(edges, out / "edges.csv", "edges")
+        write_table(edges, out / "edges.csv", "edges", safe)
         write_graphml(graph, out / "graph.graphml")
-        write_table(work.errors(), out / "errors.csv", "errors")
+        write_gexf(graph, out / "graph.gexf")
+        write_table(work.errors(), out / "errors.csv", "errors", safe)
         return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}

@@ -17,6 +17,7 @@ from pipeline.dates import find_date
 from pipeline.domain.rules import SentenceRules
 from pipeline.furniture import strip_furniture
 from pipeline.io.readers import RawArticle, iter_articles
+from pipeline.io.workdir import Parts, digest
 from pipeline.lexicons import rules_version
 from pipeline.normalize import normalize
 from pipeline.segment import split_sentences, tokenize
@@ -32,6 +33,24 @@ _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
 
 class DecodeError(ValueError):
     pass
+
+
+_HTML_HINT = re.compile(r"<(?:p|div|br|span|html|body|a|h[1-6]|li|ul|table|td|tr|strong|b|i|img|meta)\b[^>]*>", re.I)
+_HTML_DROP = re.compile(r"<(script|style|noscript)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+_HTML_BREAK = re.compile(r"<\s*(?:br|/p|/div|/h[1-6]|/li|/tr|/title)\s*/?\s*>", re.I)
+_HTML_TAG = re.compile(r"<[^>]{0,2000}>")
+
+
+def strip_html(text: str) -> tuple[str, bool]:
+    """Text of an HTML page or fragment (tags out, entities decoded); (text, was_html)."""
+    if not _HTML_HINT.search(text):
+        return text, False
+    import html
+
+    text = _HTML_DROP.sub(" ", text)
+    text = _HTML_BREAK.sub("\n", text)
+    text = _HTML_TAG.sub(" ", text)
+    return html.unescape(text), True
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -106,6 +125,9 @@ def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
     except DecodeError as exc:
         doc.status, doc.error = "error", str(exc)
         return doc, warnings
+    text, was_html = strip_html(text)
+    if was_html:
+        warnings.append("HTML markup removed")
     if len(text) > settings.max_article_chars:
         warnings.append(f"article cut at {settings.max_article_chars} characters (had {len(text)})")
         text = text[: settings.max_article_chars]
@@ -127,9 +149,61 @@ def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
         banners = [line for line in removed if re.match(r"^[•\-*\s]*(امروز|برابر با)", line)]
         doc.date = find_date(body) or find_date("\n".join(x for x in removed if x not in banners))
     doc.agency = _agency(body) or raw.source
-    doc.sentences = split_sentences(doc.doc_id, body, settings.max_sentence_tokens)
+    cuts: list[int] = []
+    doc.sentences = split_sentences(doc.doc_id, body, settings.max_sentence_tokens, cuts)
     doc.n_sentences = len(doc.sentences)
+    if cuts:
+        warnings.append(
+            f"{len(cuts)} sentence(s) longer than {settings.max_sentence_tokens} tokens split (longest {max(cuts)} tokens)"
+        )
     return doc, warnings
+
+
+def _chunk_key(version: str, settings: dict, chunk: list[RawArticle]) -> str:
+    items = []
+    for a in chunk:
+        data = a.data.encode("utf-8", "surrogatepass") if isinstance(a.data, str) else (a.data or b"")
+        items.append((a.doc_id, a.source_path, a.error, a.date, a.source, digest(data)))
+    return digest(version, sorted(settings.items()), items)
+
+
+def ingest_chunk(chunk: list[RawArticle], settings) -> dict[str, pd.DataFrame]:
+    docs, sentences, errors = [], [], []
+    for raw in chunk:
+        try:
+            doc, warnings = ingest_article(raw, settings)
+        except Exception as exc:  # one bad article never stops the run
+            doc = Document(raw.doc_id, raw.source_path, status="error", error=f"ingest failed: {exc!r}")
+            warnings = []
+        for warning in warnings:
+            log.warning("%s: %s", raw.source_path, warning)
+            errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": f"warning: {warning}"})
+        if doc.status == "error":
+            log.warning("%s: %s", raw.source_path, doc.error)
+            errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": doc.error})
+        docs.append(doc)
+        sentences.extend(doc.sentences)
+    doc_rows = [{k: v for k, v in row.items() if k != "sentences"} for row in as_rows(docs)]
+    return {
+        "documents": pd.DataFrame(doc_rows, columns=DOCUMENT_COLUMNS),
+        "sentences": pd.DataFrame(as_rows(sentences), columns=SENTENCE_COLUMNS),
+        "errors": pd.DataFrame(errors, columns=["doc_id", "stage", "error"]),
+    }
+
+
+DOCUMENT_COLUMNS = [c for c in Document.__dataclass_fields__ if c != "sentences"]
+SENTENCE_COLUMNS = ["doc_id", "sentence_id", "start", "end", "tokens", "token_starts"]
+
+
+def mark_duplicates(articles: list[RawArticle]) -> list[RawArticle]:
+    seen: set[str] = set()
+    out = []
+    for k, raw in enumerate(articles):
+        if raw.doc_id in seen:
+            raw = RawArticle(f"{raw.doc_id}#dup{k}", raw.source_path, None, error=f"duplicate id {raw.doc_id!r}: the first one is kept")
+        seen.add(raw.doc_id)
+        out.append(raw)
+    return out
 
 
 class IngestStage(Stage):
@@ -142,47 +216,40 @@ class IngestStage(Stage):
         return rules_version()
 
     def run(self, ctx: Context) -> dict:
+        from pipeline.io.readers import InputError
+
         settings = ctx.settings
         if settings.input is None:
             raise StageError("ingest needs an input: a folder of .txt files, a .jsonl or a .csv")
-        from pipeline.io.readers import InputError
-
-        docs, sentences, errors = [], [], []
-        seen: set[str] = set()
         try:
-            articles = list(iter_articles(settings.input))
+            articles = mark_duplicates(list(iter_articles(settings.input)))
         except InputError as exc:
             raise StageError(str(exc)) from None
-        for raw in progress_iter(articles, "ingest", ctx.progress):
-            if raw.doc_id in seen:
-                raw = RawArticle(raw.doc_id, raw.source_path, None, error=f"duplicate id {raw.doc_id!r}: kept the first")
-                doc, warnings = ingest_article(raw, settings)
-                doc.doc_id = f"{raw.doc_id}#dup{len(docs)}"
+        if not articles:
+            raise StageError(f"no articles in {settings.input} (expected .txt files, or a .jsonl / .csv with id and text)")
+        used = {k: str(v) for k, v in settings.describe().items() if k in self.settings_used and k != "input"}
+        parts, keys, reused = Parts(ctx.work, self.name), set(), 0
+        tables: dict[str, list[pd.DataFrame]] = {"documents": [], "sentences": [], "errors": []}
+        size = max(1, settings.chunk_size)
+        chunks = [articles[i : i + size] for i in range(0, len(articles), size)]
+        for chunk in progress_iter(chunks, "ingest", ctx.progress):
+            key = _chunk_key(self.version(), used, chunk)
+            keys.add(key)
+            part = parts.load(key)
+            if part is None:
+                part = ingest_chunk(chunk, settings)
+                parts.save(key, part)
             else:
-                try:
-                    doc, warnings = ingest_article(raw, settings)
-                except Exception as exc:  # one bad article never stops the run
-                    doc = Document(raw.doc_id, raw.source_path, status="error", error=f"ingest failed: {exc!r}")
-                    warnings = []
-            seen.add(raw.doc_id)
-            for warning in warnings:
-                log.warning("%s: %s", raw.source_path, warning)
-                errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": f"warning: {warning}"})
-            if doc.status == "error":
-                log.warning("%s: %s", raw.source_path, doc.error)
-                errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": doc.error})
-            docs.append(doc)
-            sentences.extend(doc.sentences)
-        ok = sum(d.status == "ok" for d in docs)
-        doc_rows = [{k: v for k, v in row.items() if k != "sentences"} for row in as_rows(docs)]
-        ctx.work.write("documents", pd.DataFrame(doc_rows, columns=[c for c in Document.__dataclass_fields__ if c != "sentences"]))
-        ctx.work.write(
-            "sentences",
-            pd.DataFrame(as_rows(sentences), columns=["doc_id", "sentence_id", "start", "end", "tokens", "token_starts"]),
-        )
-        ctx.work.set_errors(self.name, errors)
-        if docs and not ok:
-            raise StageError(f"no article could be read from {settings.input} ({len(docs)} failed; see errors.csv)")
-        if not docs:
-            raise StageError(f"no articles in {settings.input}")
-        return {"documents": len(docs), "ok": ok, "errors": len(docs) - ok, "sentences": len(sentences)}
+                reused += 1
+            for name in tables:
+                tables[name].append(part[name])
+        parts.keep_only(keys)
+        documents = pd.concat(tables["documents"], ignore_index=True)
+        ctx.work.write("documents", documents)
+        ctx.work.write("sentences", pd.concat(tables["sentences"], ignore_index=True))
+        errors = pd.concat(tables["errors"], ignore_index=True)
+        ctx.work.set_errors(self.name, errors.to_dict("records"))
+        ok = int((documents["status"] == "ok").sum())
+        if not ok:
+            raise StageError(f"no article could be read from {settings.input} ({len(documents)} failed; see errors.csv)")
+        return {"documents": len(documents), "ok": ok, "errors": len(documents) - ok, "chunks": len(chunks), "reused": reused}

@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.core import LOC, ORG, PERSON, TITLE, Mention, Sentence, as_rows, columns
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
+from pipeline.io.workdir import Parts, digest
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
@@ -82,6 +83,21 @@ def document_mentions(doc_id: str, sentences: list[Sentence], model_spans: list[
     return mentions
 
 
+def _document_groups(ok_ids: list[str], by_doc: dict[str, list], target: int) -> list[list[str]]:
+    """Consecutive documents in groups of about ``target`` sentences: the model sees full batches, and
+    the same input always gives the same groups (they are the unit of caching and resuming)."""
+    groups, current, size = [], [], 0
+    for doc_id in ok_ids:
+        current.append(doc_id)
+        size += len(by_doc[doc_id])
+        if size >= target:
+            groups.append(current)
+            current, size = [], 0
+    if current:
+        groups.append(current)
+    return groups
+
+
 class NerStage(Stage):
     name = "ner"
     requires = ("documents", "sentences")
@@ -91,21 +107,19 @@ class NerStage(Stage):
     def version(self) -> str:
         return rules_version()
 
-    def load_model(self, ctx: Context):
+    def run(self, ctx: Context) -> dict:
+        docs = ctx.work.read("documents")
+        sentences = ctx.work.read("sentences")
         try:
             spec = find_model(ctx.settings)
         except ModelNotFound as exc:
             raise StageError(str(exc)) from None
         if spec is None:
             log.warning("no NER model in %s: running the domain layer (rules) alone", ctx.settings.resolved_model_dir())
-            return None, "domain layer only (no model)"
-        log.info("NER model: %s", spec.description)
-        return NerTagger(spec), spec.description
-
-    def run(self, ctx: Context) -> dict:
-        docs = ctx.work.read("documents")
-        sentences = ctx.work.read("sentences")
-        tagger, model_desc = self.load_model(ctx)
+            model_desc, model_id = "domain layer only (no model)", "none"
+        else:
+            log.info("NER model: %s", spec.description)
+            model_desc, model_id = spec.description, spec.fingerprint()
         ctx.notes["model"] = model_desc
         texts = dict(zip(docs["doc_id"], docs["text"]))
         ok_ids = [d for d, status in zip(docs["doc_id"], docs["status"]) if status == "ok"]
@@ -115,45 +129,61 @@ class NerStage(Stage):
                 by_doc[row.doc_id].append(
                     Sentence(row.doc_id, int(row.sentence_id), int(row.start), int(row.end), list(row.tokens), [int(x) for x in row.token_starts])
                 )
+        tagger = None  # loaded on the first chunk that is not in the cache
+        parts, keys, reused = Parts(ctx.work, self.name), set(), 0
+        frames, error_frames = [], []
+        groups = _document_groups(ok_ids, by_doc, max(1, ctx.settings.ner_batch_size) * 4)
+        for group in progress_iter(groups, "ner", ctx.progress):
+            key = digest(self.version(), model_id, [(d, digest(texts[d].encode("utf-8", "surrogatepass"))) for d in group])
+            keys.add(key)
+            part = parts.load(key)
+            if part is None:
+                if spec is not None and tagger is None:
+                    tagger = NerTagger(spec)
+                part = self.tag_group(group, by_doc, texts, tagger)
+                parts.save(key, part)
+            else:
+                reused += 1
+            frames.append(part["mentions"])
+            error_frames.append(part["errors"])
+        parts.keep_only(keys)
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns(Mention))
+        ctx.work.write("mentions", frame)
+        errors = pd.concat(error_frames, ignore_index=True) if error_frames else pd.DataFrame()
+        ctx.work.set_errors(self.name, errors.to_dict("records"))
+        counts = frame["label"].value_counts().to_dict() if len(frame) else {}
+        return {
+            "model": model_desc, "documents": len(ok_ids), "mentions": len(frame), "chunks": len(groups),
+            "reused": reused, **{k: int(v) for k, v in counts.items()},
+        }
+
+    def tag_group(self, group: list[str], by_doc: dict, texts: dict, tagger) -> dict[str, pd.DataFrame]:
+        model_out: dict[str, list] = {}
+        if tagger is not None:
+            flat = [s.tokens for d in group for s in by_doc[d]]
+            try:
+                tagged = tagger.tag(flat)
+            except Exception as exc:  # a model failure on one batch: the rules still run for it
+                log.warning("model failed on a batch (%r); using the domain layer for it", exc)
+                tagged = None
+            if tagged is not None:
+                pos = 0
+                for d in group:
+                    model_out[d] = tagged[pos : pos + len(by_doc[d])]
+                    pos += len(by_doc[d])
         mentions: list[Mention] = []
         errors = []
-        batch = max(1, ctx.settings.ner_batch_size)
-        # documents are tagged in groups so the model sees full batches of sentences
-        groups, current, size = [], [], 0
-        for doc_id in ok_ids:
-            current.append(doc_id)
-            size += len(by_doc[doc_id])
-            if size >= batch * 4:
-                groups.append(current)
-                current, size = [], 0
-        if current:
-            groups.append(current)
-        for group in progress_iter(groups, "ner", ctx.progress):
-            model_out: dict[str, list] = {}
-            if tagger is not None:
-                flat = [s.tokens for d in group for s in by_doc[d]]
-                try:
-                    tagged = tagger.tag(flat)
-                except Exception as exc:  # a model failure on one batch: rules still run for it
-                    log.warning("model failed on a batch (%s); using the domain layer for it", exc)
-                    tagged = None
-                if tagged is not None:
-                    pos = 0
-                    for d in group:
-                        model_out[d] = tagged[pos : pos + len(by_doc[d])]
-                        pos += len(by_doc[d])
-            for doc_id in group:
-                try:
-                    found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id))
-                    text = texts[doc_id]
-                    for m in found:
-                        m.text = text[m.start : m.end]
-                    mentions.extend(found)
-                except Exception as exc:  # one bad article never stops the run
-                    log.warning("%s: ner failed: %r", doc_id, exc)
-                    errors.append({"doc_id": doc_id, "stage": self.name, "error": f"ner failed: {exc!r}"})
-        frame = pd.DataFrame(as_rows(mentions), columns=columns(Mention))
-        ctx.work.write("mentions", frame)
-        ctx.work.set_errors(self.name, errors)
-        counts = frame["label"].value_counts().to_dict() if len(frame) else {}
-        return {"model": model_desc, "documents": len(ok_ids), "mentions": len(frame), **{k: int(v) for k, v in counts.items()}}
+        for doc_id in group:
+            try:
+                found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id))
+                text = texts[doc_id]
+                for m in found:
+                    m.text = text[m.start : m.end]
+                mentions.extend(found)
+            except Exception as exc:  # one bad article never stops the run
+                log.warning("%s: ner failed: %r", doc_id, exc)
+                errors.append({"doc_id": doc_id, "stage": self.name, "error": f"ner failed: {exc!r}"})
+        return {
+            "mentions": pd.DataFrame(as_rows(mentions), columns=columns(Mention)),
+            "errors": pd.DataFrame(errors, columns=["doc_id", "stage", "error"]),
+        }

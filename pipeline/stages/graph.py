@@ -63,7 +63,7 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
             pair = tuple(sorted((a.person_id, a.org_id)))
             aff_titles[pair].add(a.title)
             aff_docs[pair].add(a.doc_id)
-    for pair in set(pair_windows) | set(aff_titles):
+    for pair in sorted(set(pair_windows) | set(aff_titles)):  # sorted: the same input gives the same files
         docs = pair_docs[pair] | aff_docs[pair]
         graph.add_edge(
             *pair,

@@ -29,6 +29,7 @@ log = logging.getLogger("peyvand")
 _AGENCY = re.compile(r"به گزارش\s+([^،,:\n.؛]{2,200})")
 _HEADING = re.compile(r"^\s*(?:#+|[•▪■◾●*]+)\s*")
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
 class DecodeError(ValueError):
@@ -62,18 +63,19 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode("utf-16"), ""
         except UnicodeDecodeError as exc:
             raise DecodeError(f"broken UTF-16 text: {exc.reason}") from None
-    head = data[:8192]
-    if b"\x00" in head:
-        raise DecodeError("binary file (NUL bytes), not text")
     try:
-        return data.decode("utf-8-sig"), ""
+        text, warning = data.decode("utf-8-sig"), ""
     except UnicodeDecodeError:
-        pass
-    text = data.decode("cp1256", errors="replace")
-    letters = len(_ARABIC_LETTER.findall(text))
-    if letters < 0.2 * max(1, len(text.strip())) or text.count("\ufffd") > 0.01 * len(text):
-        raise DecodeError("not UTF-8 and not Windows-1256 Persian text (binary or unknown encoding)")
-    return text, "decoded as Windows-1256 (not UTF-8)"
+        text = data.decode("cp1256", errors="replace")
+        letters = len(_ARABIC_LETTER.findall(text))
+        if letters < 0.2 * max(1, len(text.strip())) or text.count("\ufffd") > 0.01 * len(text):
+            raise DecodeError("not UTF-8 and not Windows-1256 Persian text (binary or unknown encoding)") from None
+        warning = "decoded as Windows-1256 (not UTF-8)"
+    # a few stray control characters are text with noise (normalize removes them); many are a binary file
+    controls = len(_CONTROL.findall(text))
+    if controls > 0.05 * len(text):
+        raise DecodeError(f"binary file ({controls} control characters), not text")
+    return text, warning
 
 
 def _title(lines: list[str]) -> str:

@@ -29,6 +29,8 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings
 StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
 ExcelOpt = typer.Option(False, "--excel-safe", help="Prefix CSV cells starting with = + - @ with an apostrophe.")
 ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per chunk (the unit of caching and resuming).")
+MaxCharsOpt = typer.Option(200_000, "--max-article-chars", help="Longer articles are cut (reported in errors.csv).")
+MaxTokensOpt = typer.Option(200, "--max-sentence-tokens", help="Longer sentences are split (reported in errors.csv).")
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -96,9 +98,10 @@ def _print_errors(ctx: Context, limit: int = 10) -> None:
 
 
 @app.command()
-def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, quiet: bool = QuietOpt):
+def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, max_article_chars: int = MaxCharsOpt, max_sentence_tokens: int = MaxTokensOpt, quiet: bool = QuietOpt):
     """Read, clean and normalize articles; split sentences; take title, date and agency."""
-    _run_stages(_context(output, quiet, input=input, strict=strict, chunk_size=chunk_size), ["ingest"])
+    ctx = _context(output, quiet, input=input, strict=strict, chunk_size=chunk_size, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens)
+    _run_stages(ctx, ["ingest"])
 
 
 @app.command()
@@ -131,12 +134,15 @@ def run(
     strict: bool = StrictOpt,
     excel_safe: bool = ExcelOpt,
     chunk_size: int = ChunkOpt,
+    max_article_chars: int = MaxCharsOpt,
+    max_sentence_tokens: int = MaxTokensOpt,
     quiet: bool = QuietOpt,
 ):
     """Run ingest → ner → resolve → graph (into a staging folder swapped in at the end)."""
     ctx = _context(
         output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources,
         window=window, strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
+        max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
     )
     _run_stages(ctx, ["ingest", "ner", "resolve", "graph"], staged=True)
     console.print(f"outputs written to {ctx.settings.output}")

@@ -201,3 +201,29 @@ def test_mention_offsets_slice_the_normalized_text(text):
     for m in document_mentions("d", doc.sentences, None):
         # the span covers exactly the mention's tokens (the stage then stores the slice as `text`)
         assert doc.text[m.start : m.end].split() == m.text.split()
+
+
+def test_contract_csv_round_trips_awkward_text(tmp_path):
+    from pipeline.io.exports import write_table
+
+    cells = ["a, b", 'say "hi"', "line one\nline two", "\u200fراست\u200e به چپ", "=SUM(A1)", "-1", "@x", "+98", ""]
+    frame = pd.DataFrame({"doc_id": cells, "stage": ["ingest"] * len(cells), "error": cells[::-1]})
+    write_table(frame, tmp_path / "errors.csv", "errors")
+    back = pd.read_csv(tmp_path / "errors.csv", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(back, frame)
+    write_table(frame, tmp_path / "safe.csv", "errors", safe_for_excel=True)
+    safe = pd.read_csv(tmp_path / "safe.csv", dtype=str, keep_default_na=False)
+    assert list(safe["doc_id"][4:8]) == ["'=SUM(A1)", "'-1", "'@x", "'+98"]
+    assert safe["doc_id"][0] == "a, b"
+
+
+def test_limits_are_settings_and_what_they_cut_is_reported(tmp_path):
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "long.txt").write_text(" ".join(["کلمه"] * 500) + ". " + GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", corpus, "-o", out, "--no-model", "-q", "--max-sentence-tokens", "100", "--max-article-chars", "2000")
+    assert result.exit_code == 0, result.output
+    errors = " ".join(read(out, "errors")["error"])
+    assert "longer than 100 tokens split" in errors and "cut at 2000 characters" in errors
+    assert read(out, "documents")["status"].tolist() == ["ok"]

@@ -218,7 +218,7 @@ def models_download(dir: Path = typer.Argument(..., help="Folder for stanza's re
     """Download stanza's official Persian tokenize+ner models (the only command that uses the network)."""
     import stanza
 
-    stanza.download("fa", model_dir=str(dir), processors="tokenize,ner")
+    stanza.download("fa", model_dir=str(dir), processors="tokenize,ner")  # the one network use: peyvand models download
     console.print(f"use them with: peyvand ner --stanza-resources {dir}")
 
 

@@ -28,13 +28,11 @@ _CHAR_FOLD = str.maketrans(
     {
         "ي": "ی",
         "ى": "ی",
-        "ئ": "ئ",  # kept: «رئیس» is standard; word-level variants live in data/spelling.tsv
         "ك": "ک",
-        "ؤ": "و",
+        "ؤ": "و",  # «ئ» is kept («رئیس» is standard); its word-level variants live in data/spelling.tsv
         "أ": "ا",
         "إ": "ا",
         "ٱ": "ا",
-        "آ": "آ",
         "ة": "ه",
         "ۀ": "ه",
         "ھ": "ه",

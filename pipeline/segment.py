@@ -13,7 +13,6 @@ from pipeline.core import Sentence
 
 _MARKS = {"ره", "عج", "ع", "س", "ص", "رض", "قده"}
 _FALLBACK_TOKEN = re.compile(r"\(\s*(?:ره|عج|ع|س|ص|رض|قده)\s*\)|[\w\u200c]+(?:[.@/:][\w\u200c]+)*|[^\s\w]", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+")
 
 
 @lru_cache(maxsize=1)

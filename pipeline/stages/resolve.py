@@ -302,7 +302,7 @@ class ResolveStage(Stage):
                 for k in cluster.members:
                     ids[id(org_rows[k])] = eid
                     org_of_row[id(org_rows[k])] = cluster
-                entity_forms[eid][cluster.name] += 0
+                entity_forms[eid][cluster.name] += 0  # the canonical name is a candidate even if never written so
                 entity_type[eid] = ORG
             person_clusters = resolve_persons(person_rows)
             person_of_row = {}

@@ -449,6 +449,11 @@ class SentenceRules:
                     self.claim(j, end, PERSON)
 
     def persons_from_first_names(self) -> None:
+        """A known first name (one or two) and the word after it: «ابراهیم نورمحمدی», «امیر حسین مدنی».
+
+        The word after a first name is taken as the surname even when it is also an ordinary word
+        («مدنی», «امینی»), unless it is a function word, a verb, a title, an organization or a place.
+        """
         i = 0
         while i < self.n:
             if not self.free(i):
@@ -461,10 +466,13 @@ class SentenceRules:
             if not f or not self.free(i, i + f):
                 i = start + 1
                 continue
+            # an ambiguous first name right before a clear one belongs to the name («امیر حسین»)
+            if start == i and i > 0 and self.free(i - 1) and self.first_name_len(i - 1, True) == 1:
+                start = i - 1
             j = i + f
             while j < self.n and self.first_name_len(j) and self.free(j, j + self.first_name_len(j)):
                 j += self.first_name_len(j)
-            if j < self.n and self.name_token(j, strict=True):
+            if j < self.n and self.name_token(j, strict=False) and not self.number(j):
                 end = j + 1
                 self.claim(start, end, PERSON)
                 i = end

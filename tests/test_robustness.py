@@ -145,7 +145,8 @@ def test_sigkill_keeps_previous_outputs_and_the_next_run_resumes(tmp_path):
         if parts.is_dir() and len({p.name for p in parts.iterdir() if not p.name.startswith(".")} - earlier_parts) >= 3:
             break
         time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed"
+    if proc.poll() is not None:
+        pytest.fail(f"the run ended (rc={proc.returncode}) before it could be killed:\n{proc.stdout.read().decode()}")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert {p.name: p.read_bytes() for p in out.glob("*.csv")} == before

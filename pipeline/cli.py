@@ -29,6 +29,10 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings
 StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
 ExcelOpt = typer.Option(False, "--excel-safe", help="Prefix CSV cells starting with = + - @ with an apostrophe.")
 ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per chunk (the unit of caching and resuming).")
+WeightOpt = typer.Option("count", "--weight", help="Edge weight: count, association (van Eck & Waltman) or pmi.")
+MinWeightOpt = typer.Option(None, "--min-weight", help="Drop edges lighter than this.")
+TypesOpt = typer.Option("PERSON,ORG", "--types", help="Node types in the graph (PERSON, ORG, LOC).")
+BackboneOpt = typer.Option(None, "--backbone", help="Keep the disparity-filter backbone at this significance α (e.g. 0.05).")
 MaxCharsOpt = typer.Option(200_000, "--max-article-chars", help="Longer articles are cut (reported in errors.csv).")
 MaxTokensOpt = typer.Option(200, "--max-sentence-tokens", help="Longer sentences are split (reported in errors.csv).")
 
@@ -118,9 +122,19 @@ def resolve(output: Path = OutputOpt, quiet: bool = QuietOpt):
 
 
 @app.command()
-def graph(output: Path = OutputOpt, window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."), excel_safe: bool = ExcelOpt, quiet: bool = QuietOpt):
+def graph(
+    output: Path = OutputOpt,
+    window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."),
+    weight: str = WeightOpt,
+    min_weight: Optional[float] = MinWeightOpt,
+    types: str = TypesOpt,
+    backbone: Optional[float] = BackboneOpt,
+    excel_safe: bool = ExcelOpt,
+    quiet: bool = QuietOpt,
+):
     """Build the co-occurrence graph and write every output file (CSV, GraphML, GEXF)."""
-    _run_stages(_context(output, quiet, window=window, excel_safe=excel_safe), ["graph"])
+    ctx = _context(output, quiet, window=window, excel_safe=excel_safe, weight=weight, min_weight=min_weight, types=types, backbone_alpha=backbone)
+    _run_stages(ctx, ["graph"])
 
 
 @app.command()
@@ -131,6 +145,10 @@ def run(
     no_model: bool = NoModelOpt,
     stanza_resources: Optional[Path] = ResourcesOpt,
     window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."),
+    weight: str = WeightOpt,
+    min_weight: Optional[float] = MinWeightOpt,
+    types: str = TypesOpt,
+    backbone: Optional[float] = BackboneOpt,
     strict: bool = StrictOpt,
     excel_safe: bool = ExcelOpt,
     chunk_size: int = ChunkOpt,
@@ -141,11 +159,26 @@ def run(
     """Run ingest → ner → resolve → graph (into a staging folder swapped in at the end)."""
     ctx = _context(
         output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources,
-        window=window, strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
+        window=window, weight=weight, min_weight=min_weight, types=types, backbone_alpha=backbone,
+        strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
         max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
     )
     _run_stages(ctx, ["ingest", "ner", "resolve", "graph"], staged=True)
     console.print(f"outputs written to {ctx.settings.output}")
+
+
+@app.command()
+def report(output: Path = OutputOpt):
+    """Write OUTPUT/report.html: summary, top persons and organizations, posts, network pictures."""
+    from pipeline.report import write_report
+
+    _setup_logging(True)
+    try:
+        path = write_report(output)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"report written to {path}")
 
 
 @app.command()

@@ -24,6 +24,11 @@ class Settings:
     ner_batch_size: int = 64
     # co-occurrence window: sentence | paragraph | document
     window: str = "sentence"
+    # edge weights (pipeline/weights.py): count | association | pmi; filters applied to the exported graph
+    weight: str = "count"
+    min_weight: float | None = None
+    types: str = "PERSON,ORG"
+    backbone_alpha: float | None = None
     # limits: larger articles are cut (and the cut is recorded), longer sentences split
     max_article_chars: int = 200_000
     max_sentence_tokens: int = 200

@@ -14,6 +14,11 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
   || .venv/bin/python -m pip install -q torch==2.13.0
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
+  # the report test renders the HTML report in Debian's headless Chromium, with a font for Persian
+  if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null) \
+      || echo "setup: could not install chromium; the report test will be skipped" >&2
+  fi
 else
   .venv/bin/python -m pip install -q -e .
 fi

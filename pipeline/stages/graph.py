@@ -17,10 +17,13 @@ import pandas as pd
 
 from pipeline.core import ORG, PERSON
 from pipeline.io.exports import write_gexf, write_graphml, write_table
+from pipeline.weights import WEIGHTINGS, backbone, filter_graph, reweight
 from pipeline.stages import Context, Stage, StageError
 
 SEP = " | "
-NODE_TYPES = (PERSON, ORG)
+NODE_TYPES = (PERSON, ORG, "LOC")
+# Gephi colours (GEXF viz) per node type
+COLOURS = {PERSON: (214, 69, 65), ORG: (52, 120, 198), "LOC": (46, 160, 90)}
 
 
 def window_ids(mentions: pd.DataFrame, sentences: pd.DataFrame, documents: pd.DataFrame, window: str) -> pd.Series:
@@ -38,9 +41,9 @@ def window_ids(mentions: pd.DataFrame, sentences: pd.DataFrame, documents: pd.Da
     raise StageError(f"unknown window {window!r}: use sentence, paragraph or document")
 
 
-def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd.DataFrame, windows: pd.Series) -> nx.Graph:
+def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd.DataFrame, windows: pd.Series, types=NODE_TYPES) -> nx.Graph:
     graph = nx.Graph()
-    keep = entities[entities["type"].isin(NODE_TYPES)]
+    keep = entities[entities["type"].isin(types)]
     titles: dict[str, set] = defaultdict(set)
     for a in affiliations.itertuples(index=False):
         titles[a.person_id].add(a.title)
@@ -77,11 +80,46 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
     return graph
 
 
+def add_dates(graph: nx.Graph, mentions: pd.DataFrame, documents: pd.DataFrame) -> None:
+    """``start``/``end``: the first and last article date of each node and edge ('' when undated)."""
+    dates = {d: x for d, x in zip(documents["doc_id"], documents["date"]) if isinstance(x, str) and x}
+    by_entity: dict[str, list[str]] = defaultdict(list)
+    for eid, doc_id in zip(mentions["entity_id"], mentions["doc_id"]):
+        if doc_id in dates:
+            by_entity[eid].append(dates[doc_id])
+    for node, data in graph.nodes(data=True):
+        found = by_entity.get(node)
+        data["start"], data["end"] = (min(found), max(found)) if found else ("", "")
+    for _a, _b, data in graph.edges(data=True):
+        found = [dates[d] for d in data.get("doc_ids", "").split(SEP) if d in dates]
+        data["start"], data["end"] = (min(found), max(found)) if found else ("", "")
+
+
+def gexf_view(graph: nx.Graph) -> nx.Graph:
+    """The graph with Gephi's viz attributes (colour by type, size by degree) and time spells."""
+    import math
+
+    out = graph.copy()
+    dated = any(d.get("start") for _, d in out.nodes(data=True))
+    if dated:
+        out.graph["mode"] = "dynamic"
+        out.graph["timeformat"] = "date"
+    for node, data in out.nodes(data=True):
+        r, g, b = COLOURS.get(data.get("type"), (128, 128, 128))
+        data["viz"] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}, "size": 5.0 + 4.0 * math.sqrt(out.degree(node))}
+    for item in list(out.nodes(data=True)) + [(None, d) for *_e, d in out.edges(data=True)]:
+        data = item[1]
+        for key in ("start", "end"):
+            if not data.get(key):
+                data.pop(key, None)
+    return out
+
+
 class GraphStage(Stage):
     name = "graph"
     requires = ("documents", "sentences", "resolved_mentions", "entities", "affiliations")
     provides = ()
-    settings_used = ("window", "excel_safe")
+    settings_used = ("window", "excel_safe", "weight", "min_weight", "types", "backbone_alpha")
 
     def run(self, ctx: Context) -> dict:
         work, out = ctx.work, ctx.settings.output
@@ -90,8 +128,24 @@ class GraphStage(Stage):
         mentions = work.read("resolved_mentions")
         entities = work.read("entities")
         affiliations = work.read("affiliations")
-        safe = ctx.settings.excel_safe
-        graph = build_graph(entities, mentions, affiliations, window_ids(mentions, sentences, documents, ctx.settings.window))
+        settings = ctx.settings
+        safe = settings.excel_safe
+        types = tuple(t.strip().upper() for t in settings.types.split(",") if t.strip())
+        if settings.weight not in WEIGHTINGS:
+            raise StageError(f"unknown weight {settings.weight!r}: use {', '.join(WEIGHTINGS)}")
+        unknown = set(types) - set(NODE_TYPES)
+        if unknown:
+            raise StageError(f"unknown node type(s) {', '.join(sorted(unknown))}: use PERSON, ORG, LOC")
+        windows = window_ids(mentions, sentences, documents, settings.window)
+        graph = build_graph(entities, mentions, affiliations, windows, types)
+        # weights: occurrences per entity and the number of windows of the corpus
+        occurrences = mentions.assign(window=windows).groupby("entity_id")["window"].nunique().to_dict()
+        all_windows = window_ids(sentences.assign(entity_id=""), sentences, documents, settings.window)
+        graph = reweight(graph, settings.weight, occurrences, int(all_windows.nunique()))
+        if settings.backbone_alpha is not None:
+            graph = backbone(graph, settings.backbone_alpha)
+        graph = filter_graph(graph, settings.min_weight)
+        add_dates(graph, mentions, documents)
 
         write_table(documents.drop(columns=["text"]), out / "documents.csv", "documents", safe)
         write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions", safe)
@@ -101,22 +155,24 @@ class GraphStage(Stage):
         write_table(affiliations.copy(), out / "affiliations.csv", "affiliations", safe)
         nodes = pd.DataFrame(
             [
-                {"Id": n, "Label": d["label"], "type": d["type"], "mentions": d["mentions"], "documents": d["documents"], "titles": d["titles"]}
+                {"Id": n, "Label": d["label"], "type": d["type"], "mentions": d["mentions"], "documents": d["documents"],
+                 "titles": d["titles"], "start": d["start"], "end": d["end"]}
                 for n, d in graph.nodes(data=True)
             ],
-            columns=["Id", "Label", "type", "mentions", "documents", "titles"],
+            columns=["Id", "Label", "type", "mentions", "documents", "titles", "start", "end"],
         )
         write_table(nodes, out / "nodes.csv", "nodes", safe)
         edges = pd.DataFrame(
             [
                 {"Source": a, "Target": b, "Type": "Undirected", "Weight": d["weight"], "relation": d["relation"],
-                 "documents": d["documents"], "sentences": d["sentences"], "doc_ids": d["doc_ids"], "titles": d["titles"]}
+                 "documents": d["documents"], "sentences": d["sentences"], "doc_ids": d["doc_ids"], "titles": d["titles"],
+                 "start": d["start"], "end": d["end"]}
                 for a, b, d in graph.edges(data=True)
             ],
-            columns=["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids", "titles"],
+            columns=["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids", "titles", "start", "end"],
         )
         write_table(edges, out / "edges.csv", "edges", safe)
         write_graphml(graph, out / "graph.graphml")
-        write_gexf(graph, out / "graph.gexf")
+        write_gexf(gexf_view(graph), out / "graph.gexf")
         write_table(work.errors(), out / "errors.csv", "errors", safe)
         return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}

@@ -78,7 +78,8 @@ def _hazm_normalizer():
 
     # persian_numbers=False: digits are folded to ASCII by us.  seperate_mi and correct_spacing fix
     # «می شود» and lost ZWNJ before suffixes («حوزههای» → «حوزه‌های»).
-    return hazm.Normalizer(persian_numbers=False)
+    # persian_style=False: it would turn decimal points into «٫» and spaces around them (not idempotent)
+    return hazm.Normalizer(persian_numbers=False, persian_style=False)
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +105,8 @@ def _normalize_line(line: str) -> str:
     # hazm may reintroduce Persian digits in some paths and leaves «(ره)» unspaced after some words.
     line = line.translate(_DIGITS)
     line = _MARK.sub(lambda m: f" ({m.group(1)})", line)
+    # ZWNJ clean-up before the word-level variants («0 ‌مدیر کل»: hazm spaced a digit off a ZWNJ)
+    line = _SPACES.sub(" ", _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, line)))
     pattern, pairs = _spelling()
     line = pattern.sub(lambda m: pairs[m.group(1)], line)
     line = _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, line))

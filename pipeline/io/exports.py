@@ -23,7 +23,8 @@ CONTRACT_COLUMNS = {
     "edges": ["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids"],
     "errors": ["doc_id", "stage", "error"],
 }
-OUTPUT_FILES = {f"{name}.csv" for name in CONTRACT_COLUMNS} | {"graph.graphml", "graph.gexf"}
+# files a run (or `peyvand report`) writes: a new run replaces them rather than carrying old ones over
+OUTPUT_FILES = {f"{name}.csv" for name in CONTRACT_COLUMNS} | {"graph.graphml", "graph.gexf", "report.html"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 

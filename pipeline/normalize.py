@@ -135,14 +135,17 @@ _KEY_DROP = re.compile(r"[\s" + ZWNJ + r"\u200d\W_]+")
 _KEY_MARK = re.compile(r"\((?:ره|عج|ع|س|ص|رض|قده|ه)\)|علیه السلام")
 
 
-def normalize_many(items: list[str]) -> list[str]:
-    """``[normalize(x) for x in items]`` in one pass (lexicons load thousands of entries)."""
-    if not items:
-        return []
-    joined = normalize("\n".join(x.replace("\n", " ") for x in items))
-    out = joined.split("\n")
-    if len(out) != len(items):  # an entry normalized to nothing shifted the lines: do it one by one
-        return [normalize(x) for x in items]
+def normalize_many(items: list[str], batch: int = 2000) -> list[str]:
+    """``[normalize(x) for x in items]``, a batch of items per hazm call (hazm rebuilds its tables on every
+    call, which dominates the cost for short strings such as lexicon entries and tokens)."""
+    out: list[str] = []
+    for lo in range(0, len(items), batch):
+        chunk = [x.replace("\n", " ") for x in items[lo : lo + batch]]
+        lines = normalize("\n".join(chunk)).split("\n") if chunk else []
+        if len(lines) != len(chunk) or any(not line for line in lines):
+            # an entry normalized to nothing shifted the lines: this batch one by one
+            lines = [normalize(x) for x in chunk]
+        out.extend(lines)
     return out
 
 

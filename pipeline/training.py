@@ -74,8 +74,16 @@ def normalize_token(token: str) -> str:
 
 
 def prepare(sentences: list[IobSentence]) -> list[list[dict]]:
+    """Sentences in stanza's JSON form: tokens through the pipeline's normalizer, tags mapped to BIO."""
+    from pipeline.normalize import normalize_many
+
+    flat = [t for s in sentences for t in s.tokens]
+    normalized = iter(
+        (n.replace(" ", "\u200c") or t) for n, t in zip(normalize_many(flat), flat)
+    )
     out = []
     for s in sentences:
+        tokens = [next(normalized) for _ in s.tokens]
         tags = [map_tag(t) for t in s.tags]
         # a mapped-away class can leave I- without B-: repair to BIO
         fixed = []
@@ -83,7 +91,7 @@ def prepare(sentences: list[IobSentence]) -> list[list[dict]]:
             if tag.startswith("I-") and (k == 0 or fixed[-1] == "O" or fixed[-1][2:] != tag[2:]):
                 tag = "B-" + tag[2:]
             fixed.append(tag)
-        out.append([{"text": normalize_token(t), "ner": g} for t, g in zip(s.tokens, fixed)])
+        out.append([{"text": t, "ner": g} for t, g in zip(tokens, fixed)])
     return out
 
 

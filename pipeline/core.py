@@ -68,8 +68,9 @@ class Mention:
     tok_start: int
     tok_end: int
     entity_id: str = ""
-    # For ORG: the role of the form («full», «elliptic» head alone, «core» headless name);
-    # for TITLE: the canonical role (ریاست → رئیس).
+    # For ORG: the role of the form («full»; «elliptic»: a head alone; «core»: a headless name such as
+    # «بهزیستی استان»; «head=<noun>»: a name whose head noun is implied, «احسان» in «بنیاد برکت و احسان»,
+    # «فارس» in «استاندار فارس»); for TITLE: the canonical role (ریاست → رئیس).
     kind: str = ""
 
 

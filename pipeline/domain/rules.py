@@ -238,10 +238,10 @@ class SentenceRules:
             and j + 1 < self.n
             and not self.function(j + 1)
             and not self.org_start(j + 1)
-            and not self.name_token_is_person_start(j + 1)
+            and not self.starts_person_name(j + 1)
         )
 
-    def name_token_is_person_start(self, i: int) -> bool:
+    def starts_person_name(self, i: int) -> bool:
         return bool(self.honorific_len(i) or self.first_name_len(i) or self.t[i] in self.lex.name_parts)
 
     def parse_org(self, i: int, title_context: bool = False) -> Span | None:
@@ -287,7 +287,7 @@ class SentenceRules:
         start = j
         while j < self.n and self.free(j):
             t = self.t[j]
-            if self.org_start(j) or self.place_len(j) or self.name_token_is_person_start(j):
+            if self.org_start(j) or self.place_len(j) or self.starts_person_name(j):
                 break
             if t in _PLURAL and j > start:
                 j += 1
@@ -304,7 +304,7 @@ class SentenceRules:
         return j
 
     def _portfolio_word(self, j: int) -> bool:
-        if not self.free(j) or self.hard_stop(j) or self.org_start(j) or self.name_token_is_person_start(j):
+        if not self.free(j) or self.hard_stop(j) or self.org_start(j) or self.starts_person_name(j):
             return False
         t = self.t[j]
         if t in self.lex.portfolios or self.title_len(j)[0]:

@@ -60,3 +60,10 @@ def test_sentence_and_token_offsets_slice_the_text():
         for token, start in zip(s.tokens, s.token_starts):
             assert doc.text[start : start + len(token)] == token
         assert doc.text[s.start : s.end].startswith(s.tokens[0])
+
+
+def test_short_link_lines_are_furniture_but_paragraphs_with_links_are_text():
+    body = "مدیرکل بهزیستی استان فارس گفت: متقاضیان می‌توانند برای ثبت‌نام به سامانه اداره کل به نشانی www.behzisti-fars.ir"
+    raw = f"{body}\nلینک کوتاه : http://x.ir/?p=1\nhttps://example.com/a\ninfo@example.com".encode()
+    doc, _ = ingest_article(RawArticle("d", "x", raw), Settings())
+    assert doc.text == normalize(body)

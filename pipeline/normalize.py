@@ -69,6 +69,8 @@ _ZWNJ_EDGE = re.compile(rf"(?:(?<=\s){ZWNJ}+|{ZWNJ}+(?=\s)|^{ZWNJ}+|{ZWNJ}+$|{ZW
 _SPACES = re.compile(r"[ ]{2,}")
 _MARK = re.compile(r"\s*\(\s*(ره|عج|ع|س|ص|رض|قده)\s*\)")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
+_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>«»\"]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_PLACEHOLDER = re.compile(r"QQADDRESS([a-j]+)QQ")
 _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 
 
@@ -124,8 +126,23 @@ def normalize(text: str) -> str:
     text = _MULTI_ZWNJ.sub(ZWNJ, text)
     text = _SPACE_AROUND_NEWLINE.sub("\n", text)
     if text.strip():
+        # hazm's spacing rules would break addresses («behzisti.ir» → «behzisti. ir»): set them aside
+        kept: list[str] = []
+
+        def hide(m: re.Match) -> str:
+            kept.append(m.group(0))
+            # letters only: hazm would space digits away from letters
+            return "QQADDRESS" + "".join(chr(97 + int(d)) for d in str(len(kept) - 1)) + "QQ"
+
+        text = _ADDRESS.sub(hide, text)
         # one hazm call for the whole text: hazm keeps line breaks, and each call rebuilds its tables
         text = _hazm_normalizer().normalize(text)
+        if kept:
+            def restore(m: re.Match) -> str:
+                index = int("".join(str(ord(c) - 97) for c in m.group(1)))
+                return kept[index] if index < len(kept) else m.group(0)
+
+            text = _PLACEHOLDER.sub(restore, text)
     lines = [_normalize_line(line) for line in text.split("\n")]
     text = "\n".join(lines)
     return _MANY_NEWLINES.sub("\n\n", text).strip()

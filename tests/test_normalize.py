@@ -52,3 +52,10 @@ def test_match_key_ignores_spacing_marks_and_honorifics():
     assert match_key("مدیر کل") == match_key("مدیرکل")
     assert match_key("دکتر حیدری", strip_honorifics=True) == match_key("حیدری")
     assert match_key("شهرداری‌های") == match_key("شهرداری های")
+
+
+def test_addresses_survive_normalization():
+    text = "به نشانی www.behzisti-fars.ir یا info@behzisti.ir و http://asrtoos.ir/?p=1666 مراجعه کنید"
+    out = normalize(text)
+    for address in ("www.behzisti-fars.ir", "info@behzisti.ir", "http://asrtoos.ir/?p=1666"):
+        assert address in out

@@ -81,7 +81,7 @@ def _run_stages(ctx: Context, names: list[str], staged: bool = False) -> None:
         ctx.work = WorkDir(final)
     errors = ctx.work.errors()
     failed = errors[~errors["error"].str.startswith("warning:")] if len(errors) else errors
-    if ctx.work.has("documents"):
+    if ("ingest" in names or len(failed)) and ctx.work.has("documents"):
         docs = ctx.work.read("documents")
         ok = int((docs["status"] == "ok").sum())
         console.print(

@@ -69,7 +69,9 @@ class Stage:
         ctx.work.record(self.name, state)
         return summary
 
-    def stale_reasons(self, ctx: Context) -> list[str]:
+    def stale_reasons(self, ctx: Context, check_settings: bool = False) -> list[str]:
+        """Why the stage's outputs are out of date: its inputs or its rules changed since it ran (and, with
+        ``check_settings``, the settings in ``ctx`` differ from the ones it ran with)."""
         recorded = ctx.work.manifest().get(self.name)
         if not recorded:
             return ["never run"]
@@ -78,7 +80,7 @@ class Stage:
         for name, fp in current["requires"].items():
             if recorded.get("requires", {}).get(name) != fp:
                 reasons.append(f"{name} changed")
-        if recorded.get("settings") != current["settings"]:
+        if check_settings and recorded.get("settings") != current["settings"]:
             reasons.append("settings changed")
         if recorded.get("version") != current["version"]:
             reasons.append("rules changed")

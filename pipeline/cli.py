@@ -186,8 +186,14 @@ def status(output: Path = OutputOpt):
     """Which stages are up to date, and why the others are stale."""
     ctx = _context(output, True)
     table = Table("stage", "state", "last run")
+    stale_tables: set[str] = set()
     for stage in all_stages():
         reasons = stage.stale_reasons(ctx)
+        upstream = sorted(set(stage.requires) & stale_tables)
+        if upstream:
+            reasons.append(f"{', '.join(upstream)} to be remade")
+        if reasons:
+            stale_tables |= set(stage.provides)
         recorded = ctx.work.manifest().get(stage.name, {})
         table.add_row(stage.name, "up to date" if not reasons else "stale: " + ", ".join(reasons), str(recorded.get("summary", "")))
     Console().print(table)

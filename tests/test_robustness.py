@@ -192,6 +192,7 @@ def test_ingest_never_raises_on_arbitrary_bytes(data):
 @given(st.lists(st.sampled_from([
     "علی رضایی", "مدیرکل", "بهزیستی استان فارس", "، ", "دکتر", "قادری", " گفت.", "\n", "سازمان همیاری", "(ره)",
     "آقای", "سید", "معاون", "اداره کل", "وی", " و ", "خراسان رضوی", "ستاد فرمان امام", "12", "سالن شهید", "x\x00",
+    "کامران", "جمشید", "امیر", "حسین", "محمد", "رمضان",
 ]), min_size=1, max_size=25).map(" ".join))
 def test_mention_offsets_slice_the_normalized_text(text):
     from pipeline.stages.ner import document_mentions

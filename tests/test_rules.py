@@ -61,3 +61,9 @@ def test_coordinated_adjectives_stay_in_the_org_name():
 def test_distributed_head_of_known_bodies():
     got = spans("رسالت‌های بنیاد برکت و احسان را بیان کرد")
     assert ("ORG", "بنیاد برکت") in got and ("ORG", "احسان") in got
+
+
+def test_consecutive_first_names_terminate():
+    """Regression: two first names before a comma once looped for ever."""
+    got = spans("تیم با ترکیب پویا تاجیک ، کامران جمشید ، بابک مرادی و امیر حسین مدنی به دیدار حریف رفت")
+    assert ("PERSON", "بابک مرادی") in got and ("PERSON", "امیر حسین مدنی") in got

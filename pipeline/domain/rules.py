@@ -29,7 +29,8 @@ from pipeline.lexicons import Lexicons, lexicons
 VENUE = "VENUE"  # claimed, never emitted
 MAX_ORG_TOKENS = 12
 MAX_NAME_TOKENS = 4
-_PUNCT = re.compile(r"^[^\w\u200c]+$")
+_PUNCT = re.compile(r"^[^\w\u200c]+$|^\u0640+$")
+_PRESENT_PREFIX = ("می\u200c", "نمی\u200c")
 _NUMBER = re.compile(r"^[\d.,/٫:+-]+$")
 _MARK = re.compile(r"^\((ره|عج|ع|س|ص|رض|قده)\)$")
 _PLURAL = {"ها", "های", "هایی"}
@@ -128,6 +129,7 @@ class SentenceRules:
         if not m:
             return 0
         n, ambiguous = m
+        ambiguous = ambiguous or (n == 1 and self.function(i))  # «ولی» is mostly «but»
         return n if (allow_ambiguous or not ambiguous) else 0
 
     def org_start(self, i: int) -> bool:
@@ -136,11 +138,12 @@ class SentenceRules:
         )
 
     def hard_stop(self, i: int) -> bool:
-        """Tokens that can be inside no name at all."""
+        """Tokens that can be inside no name at all (a verb with «می‌/نمی‌» included)."""
         return (
             self.punct(i)
             or self.number(i)
             or self.function(i)
+            or self.t[i].startswith(_PRESENT_PREFIX)
             or bool(self.lex.speech_verbs.match(self.t, i))
         )
 
@@ -462,9 +465,10 @@ class SentenceRules:
             start = i
             while i < self.n and self.t[i] in self.lex.name_parts and self.free(i):
                 i += 1
+            anchor = i  # the first name; the scan goes on after it whatever happens
             f = self.first_name_len(i)
             if not f or not self.free(i, i + f):
-                i = start + 1
+                i = anchor + 1
                 continue
             # an ambiguous first name right before a clear one belongs to the name («امیر حسین»)
             if start == i and i > 0 and self.free(i - 1) and self.first_name_len(i - 1, True) == 1:
@@ -477,7 +481,7 @@ class SentenceRules:
                 self.claim(start, end, PERSON)
                 i = end
             else:
-                i = start + 1
+                i = anchor + 1
 
     # ----- venues and places -------------------------------------------------------------
     def venues(self) -> None:

@@ -67,3 +67,23 @@ def test_consecutive_first_names_terminate():
     """Regression: two first names before a comma once looped for ever."""
     got = spans("تیم با ترکیب پویا تاجیک ، کامران جمشید ، بابک مرادی و امیر حسین مدنی به دیدار حریف رفت")
     assert ("PERSON", "بابک مرادی") in got and ("PERSON", "امیر حسین مدنی") in got
+
+
+def test_domain_layer_terminates_on_ordinary_prose():
+    """Every rule must advance on any token sequence: run the layer over real prose (fa_text)."""
+    import itertools
+    from pathlib import Path
+
+    import pytest
+
+    folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "fa_text"
+    if not folder.exists():
+        pytest.skip("needs ../shared/data/fa_text")
+    from pipeline.normalize import normalize_many
+
+    lines = list(itertools.islice((l for l in (folder / "ntrex_fas.txt").read_text(encoding="utf-8").splitlines() if l.strip()), 1500))
+    persons = 0
+    for line in normalize_many(lines):
+        tokens, _ = tokenize(line)
+        persons += sum(s.label == "PERSON" for s in sentence_spans(tokens))
+    assert persons > 0

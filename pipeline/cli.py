@@ -29,8 +29,10 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings
 StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
 ExcelOpt = typer.Option(False, "--excel-safe", help="Prefix CSV cells starting with = + - @ with an apostrophe.")
 ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per chunk (the unit of caching and resuming).")
+WindowOpt = typer.Option("sentence", "--window", help="Co-occurrence window: sentence, paragraph or document.")
 WeightOpt = typer.Option("count", "--weight", help="Edge weight: count, association (van Eck & Waltman) or pmi.")
-MinWeightOpt = typer.Option(None, "--min-weight", help="Drop edges lighter than this.")
+MinWindowOpt = typer.Option("sentence", "--window", help="Co-occurrence window: sentence, paragraph or document.")
+WeightOpt = typer.Option(None, "--min-weight", help="Drop edges lighter than this.")
 TypesOpt = typer.Option("PERSON,ORG", "--types", help="Node types in the graph (PERSON, ORG, LOC).")
 BackboneOpt = typer.Option(None, "--backbone", help="Keep the disparity-filter backbone at this significance α (e.g. 0.05).")
 MaxCharsOpt = typer.Option(200_000, "--max-article-chars", help="Longer articles are cut (reported in errors.csv).")
@@ -124,7 +126,7 @@ def resolve(output: Path = OutputOpt, quiet: bool = QuietOpt):
 @app.command()
 def graph(
     output: Path = OutputOpt,
-    window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."),
+    window: str = WindowOpt,
     weight: str = WeightOpt,
     min_weight: Optional[float] = MinWeightOpt,
     types: str = TypesOpt,
@@ -144,7 +146,7 @@ def run(
     model: Optional[Path] = ModelOpt,
     no_model: bool = NoModelOpt,
     stanza_resources: Optional[Path] = ResourcesOpt,
-    window: str = typer.Option("sentence", help="Co-occurrence window: sentence, paragraph or document."),
+    window: str = WindowOpt,
     weight: str = WeightOpt,
     min_weight: Optional[float] = MinWeightOpt,
     types: str = TypesOpt,

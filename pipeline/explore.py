@@ -70,6 +70,17 @@ class Run:
         return nx.read_graphml(self.path / "graph.graphml")
 
     # ----- lookup ------------------------------------------------------------------------------------
+    @cached_property
+    def _form_keys(self) -> dict[str, set[str]]:
+        """entity_id → match keys of its name and every written form (built once per loaded run)."""
+        forms: dict[str, set[str]] = {}
+        for eid, text in zip(self.mentions["entity_id"], self.mentions["text"]):
+            if eid:
+                forms.setdefault(eid, set()).add(match_key(text, strip_honorifics=True))
+        for eid, ename in zip(self.entities["entity_id"], self.entities["name"]):
+            forms.setdefault(eid, set()).add(match_key(ename, strip_honorifics=True))
+        return forms
+
     def find(self, name: str, type: str | None = None) -> list[str]:
         """Entity ids whose name or any written form matches ``name`` (exactly after normalization,
         else as a part of it), most mentioned first."""
@@ -78,12 +89,7 @@ class Run:
         key = match_key(name, strip_honorifics=True)
         if not key:
             return []
-        forms: dict[str, set[str]] = {}
-        for eid, text in zip(self.mentions["entity_id"], self.mentions["text"]):
-            if eid:
-                forms.setdefault(eid, set()).add(match_key(text, strip_honorifics=True))
-        for eid, ename in zip(self.entities["entity_id"], self.entities["name"]):
-            forms.setdefault(eid, set()).add(match_key(ename, strip_honorifics=True))
+        forms = self._form_keys
         types = dict(zip(self.entities["entity_id"], self.entities["type"]))
         counts = dict(zip(self.entities["entity_id"], self.entities["mentions"]))
         candidates = [e for e in forms if type is None or types.get(e) == type]

@@ -67,12 +67,6 @@ def map_tag(tag: str, mapping: dict | None = None) -> str:
     return f"{prefix}-{target}" if target else "O"
 
 
-def normalize_token(token: str) -> str:
-    """A token through the pipeline's normalizer; never empty, never split (the tags stay aligned)."""
-    out = normalize(token).replace(" ", "\u200c")
-    return out or token
-
-
 def prepare(sentences: list[IobSentence]) -> list[list[dict]]:
     """Sentences in stanza's JSON form: tokens through the pipeline's normalizer, tags mapped to BIO."""
     from pipeline.normalize import normalize_many

@@ -15,7 +15,7 @@ import logging
 
 import pandas as pd
 
-from pipeline.core import LOC, ORG, PERSON, TITLE, Mention, Sentence, as_rows, columns
+from pipeline.core import ORG, PERSON, Mention, Sentence, as_rows, columns
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
 from pipeline.io.workdir import Parts, digest
 from pipeline.lexicons import lexicons, rules_version

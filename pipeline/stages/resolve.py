@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.core import LOC, ORG, PERSON, TITLE, Affiliation, Entity, as_rows, columns
-from pipeline.domain.rules import SentenceRules, person_keys
+from pipeline.domain.rules import person_keys
 from pipeline.lexicons import lexicons
 from pipeline.normalize import match_key
 from pipeline.stages import Context, Stage

@@ -94,6 +94,8 @@ class GazetteerEntry:
     canonical: str
     aliases: list[str]
     core: str = ""
+    province_office: str = ""  # name template of its provincial office: «اداره کل بهزیستی استان {province}»
+    county_office: str = ""  # ... and of its county office: «اداره بهزیستی شهرستان {county}»
 
 
 @dataclass
@@ -128,6 +130,17 @@ def _tok(text: str) -> Phrase:
     return tuple(normalize(text).split()) if text else ()
 
 
+def _template(text: str) -> str:
+    """A name template normalized around its {province}/{county} placeholders."""
+    from pipeline.normalize import normalize
+
+    if not text.strip():
+        return ""
+    # placeholders out of the normalizer's way (Latin survives it), then back
+    text = text.replace("{province}", " qqprovinceqq ").replace("{county}", " qqcountyqq ")
+    return normalize(text).replace("qqprovinceqq", "{province}").replace("qqcountyqq", "{county}")
+
+
 def _name_variants(name: str) -> list[str]:
     """«حجت‌الله» is written joined, with ZWNJ, spaced, or as «اله»."""
     out = {name}
@@ -160,9 +173,13 @@ def lexicons() -> Lexicons:
     gazetteer = PhraseTable()
     entries = []
     cores: dict[str, GazetteerEntry] = {}
-    for canonical, aliases, core in read_rows("gazetteer.tsv", 3):
+    for canonical, aliases, core, province_office, county_office in read_rows("gazetteer.tsv", 5):
         entry = GazetteerEntry(
-            normalize(canonical), [normalize(a) for a in aliases.split("|") if a.strip()], normalize(core)
+            normalize(canonical),
+            [normalize(a) for a in aliases.split("|") if a.strip()],
+            normalize(core),
+            _template(province_office),
+            _template(county_office),
         )
         entries.append(entry)
         for form in [entry.canonical, *entry.aliases]:

@@ -36,6 +36,8 @@ TypesOpt = typer.Option("PERSON,ORG", "--types", help="Node types in the graph (
 BackboneOpt = typer.Option(None, "--backbone", help="Keep the disparity-filter backbone at this significance α (e.g. 0.05).")
 MaxCharsOpt = typer.Option(200_000, "--max-article-chars", help="Longer articles are cut (reported in errors.csv).")
 MaxTokensOpt = typer.Option(200, "--max-sentence-tokens", help="Longer sentences are split (reported in errors.csv).")
+AliasesOpt = typer.Option(None, "--aliases", help="Force person merges/splits: lines 'merge|split<TAB>A<TAB>B' (see README).")
+LinkThresholdOpt = typer.Option(0.5, "--link-threshold", help="Evidence score for joining a surname-only person to a full name.")
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -117,9 +119,9 @@ def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bo
 
 
 @app.command()
-def resolve(output: Path = OutputOpt, quiet: bool = QuietOpt):
-    """Merge mentions into entities; extract person–title–organization affiliations."""
-    _run_stages(_context(output, quiet), ["resolve"])
+def resolve(output: Path = OutputOpt, aliases: Optional[Path] = AliasesOpt, link_threshold: float = LinkThresholdOpt, quiet: bool = QuietOpt):
+    """Merge mentions into entities (within and across documents); extract affiliations; write resolution.csv."""
+    _run_stages(_context(output, quiet, aliases=aliases, person_link_threshold=link_threshold), ["resolve"])
 
 
 @app.command()
@@ -155,11 +157,14 @@ def run(
     chunk_size: int = ChunkOpt,
     max_article_chars: int = MaxCharsOpt,
     max_sentence_tokens: int = MaxTokensOpt,
+    aliases: Optional[Path] = AliasesOpt,
+    link_threshold: float = LinkThresholdOpt,
     quiet: bool = QuietOpt,
 ):
     """Run ingest → ner → resolve → graph (into a staging folder swapped in at the end)."""
     ctx = _context(
         output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources,
+        aliases=aliases, person_link_threshold=link_threshold,
         window=window, weight=weight, min_weight=min_weight, types=types, backbone_alpha=backbone,
         strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
         max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
@@ -228,14 +233,25 @@ def train_ner_command(
     dev: Optional[Path] = typer.Option(None, help="IOB dev file (default: 10% of the training file)."),
     vectors: Optional[Path] = typer.Option(None, help="Word vectors (text format) instead of training word2vec."),
     text: list[Path] = typer.Option([], help="Extra plain-text files for the word vectors."),
-    max_steps: int = typer.Option(20000),
+    vectors_method: str = typer.Option("fasttext", help="fasttext (subword vectors) or word2vec."),
+    lexicon_words: int = typer.Option(30000, help="Most frequent words of hazm's lexicon added to the vectors."),
+    word_dim: int = typer.Option(100, help="Word-vector dimension when vectors are trained here."),
+    hidden_dim: int = typer.Option(128, help="BiLSTM hidden size (stanza's default is 256: slower)."),
+    char_hidden_dim: int = typer.Option(100, help="Character LSTM hidden size."),
+    max_steps: int = typer.Option(8000),
+    eval_interval: int = typer.Option(500),
+    batch_size: int = typer.Option(32, help="Training batch size."),
     seed: int = typer.Option(1234),
 ):
     """Train a stanza NER model offline (see models/README.md)."""
     from pipeline.training import train_ner
 
     _setup_logging(False)
-    meta = train_ner(train, out, dev_iob=dev, vectors=vectors, text_files=list(text), max_steps=max_steps, seed=seed)
+    meta = train_ner(
+        train, out, dev_iob=dev, vectors=vectors, text_files=list(text), vectors_method=vectors_method,
+        lexicon_size=lexicon_words, word_dim=word_dim, hidden_dim=hidden_dim, char_hidden_dim=char_hidden_dim,
+        max_steps=max_steps, eval_interval=eval_interval, batch_size=batch_size, seed=seed,
+    )
     console.print(meta)
 
 

@@ -82,6 +82,11 @@ class Entity:
     aliases: list[str]
     mentions: int
     documents: int
+    # organizations: the body it belongs to (a provincial office → the national body, a county office →
+    # the provincial one), its province, and its level (national | province | county | "")
+    parent_id: str = ""
+    province: str = ""
+    level: str = ""
 
 
 @dataclass
@@ -94,6 +99,9 @@ class Affiliation:
     org_id: str
     org: str
     evidence: str
+    role: str = ""  # the title's canonical role («مدیر کل حراست» → «مدیرکل»)
+    portfolio: str = ""  # what follows the role («حراست»)
+    date: str = ""  # the article's date (ISO), when found
 
 
 @dataclass

@@ -34,6 +34,12 @@ class Settings:
     max_sentence_tokens: int = 200
     # articles per chunk: the unit of caching and of resuming a killed run
     chunk_size: int = 100
+    # cross-document person resolution (pipeline/domain/people.py): evidence score needed to join a
+    # surname-only mention to a full-named person, the margin by which it must beat the runner-up, and an
+    # aliases file forcing merges or splits
+    person_link_threshold: float = 0.5
+    person_link_margin: float = 0.15
+    aliases: Path | None = None
     strict: bool = False  # a per-article error fails the run (exit 1)
     excel_safe: bool = False  # CSV cells starting with = + - @ get a leading apostrophe
     extra: dict = field(default_factory=dict)

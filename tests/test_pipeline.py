@@ -50,7 +50,7 @@ def test_graphml_reads_back_for_gephi(seeds_run):
     for _, data in graph.nodes(data=True):
         assert data["label"] and data["type"] in ("PERSON", "ORG")
     for _, _, data in graph.edges(data=True):
-        assert data["weight"] >= 1 and data["relation"] in ("co-occurrence", "affiliation")
+        assert data["weight"] >= 1 and data["relation"] in ("co-occurrence", "affiliation", "part_of")
     nodes, edges = read(seeds_run, "nodes"), read(seeds_run, "edges")
     assert set(nodes["Id"]) == set(graph.nodes)
     assert len(edges) == graph.number_of_edges() and set(edges["Type"]) == {"Undirected"}

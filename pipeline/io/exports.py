@@ -22,6 +22,9 @@ CONTRACT_COLUMNS = {
     "nodes": ["Id", "Label", "type", "mentions", "documents", "titles"],
     "edges": ["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids"],
     "errors": ["doc_id", "stage", "error"],
+    # not in the contract: the cross-document person decisions (pipeline/domain/people.py)
+    "resolution": ["left", "left_name", "right", "right_name", "surname", "score", "decision", "reasons",
+                   "left_entity", "right_entity"],
 }
 # files a run (or `peyvand report`) writes: a new run replaces them rather than carrying old ones over
 OUTPUT_FILES = {f"{name}.csv" for name in CONTRACT_COLUMNS} | {"graph.graphml", "graph.gexf", "report.html"}

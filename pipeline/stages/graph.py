@@ -47,10 +47,14 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
     titles: dict[str, set] = defaultdict(set)
     for a in affiliations.itertuples(index=False):
         titles[a.person_id].add(a.title)
+    posts = person_posts(affiliations)
     for e in keep.itertuples(index=False):
         graph.add_node(
             e.entity_id, label=e.name, type=e.type, mentions=int(e.mentions), documents=int(e.documents),
             titles=SEP.join(sorted(titles.get(e.entity_id, ()))),
+            posts=posts.get(e.entity_id, ""),
+            parent_id=getattr(e, "parent_id", "") or "",
+            province=getattr(e, "province", "") or "",
         )
     pair_windows: dict[tuple, set] = defaultdict(set)
     pair_docs: dict[tuple, set] = defaultdict(set)
@@ -66,18 +70,42 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
             pair = tuple(sorted((a.person_id, a.org_id)))
             aff_titles[pair].add(a.title)
             aff_docs[pair].add(a.doc_id)
-    for pair in sorted(set(pair_windows) | set(aff_titles)):  # sorted: the same input gives the same files
+    # the hierarchy: an office and the body it belongs to («اداره کل بهزیستی استان فارس» → «سازمان بهزیستی کشور»)
+    part_of: set[tuple] = set()
+    if "parent_id" in keep.columns:
+        for e in keep.itertuples(index=False):
+            if e.parent_id and e.parent_id in graph and e.entity_id in graph:
+                part_of.add(tuple(sorted((e.entity_id, e.parent_id))))
+    for pair in sorted(set(pair_windows) | set(aff_titles) | part_of):  # sorted: the same input gives the same files
         docs = pair_docs[pair] | aff_docs[pair]
+        relation = "affiliation" if pair in aff_titles else "part_of" if pair in part_of else "co-occurrence"
         graph.add_edge(
             *pair,
             weight=float(max(len(pair_windows[pair]), 1)),
-            relation="affiliation" if pair in aff_titles else "co-occurrence",
+            relation=relation,
             documents=len(docs),
             sentences=len(pair_windows[pair]),
             doc_ids=SEP.join(sorted(docs)),
             titles=SEP.join(sorted(aff_titles.get(pair, ()))),
         )
     return graph
+
+
+def person_posts(affiliations: pd.DataFrame) -> dict[str, str]:
+    """Each person's posts with the dates of the articles stating them, in time order:
+    «معاون توانبخشی — اداره کل بهزیستی استان فارس (2021-03-02 … 2022-01-10) | مدیرکل — ...»."""
+    spans: dict[tuple, list[str]] = defaultdict(list)
+    for a in affiliations.itertuples(index=False):
+        role = getattr(a, "role", "") or a.title
+        portfolio = getattr(a, "portfolio", "") or ""
+        post = (a.person_id, f"{role} {portfolio}".strip(), a.org or "")
+        spans[post].append(getattr(a, "date", "") or "")
+    out: dict[str, list[tuple]] = defaultdict(list)
+    for (person, title, org), dates in spans.items():
+        dated = sorted(d for d in dates if d)
+        when = f" ({dated[0]} … {dated[-1]})" if dated and dated[0] != dated[-1] else f" ({dated[0]})" if dated else ""
+        out[person].append((dated[0] if dated else "9999", f"{title} — {org}{when}" if org else f"{title}{when}"))
+    return {person: SEP.join(text for _d, text in sorted(items)) for person, items in out.items()}
 
 
 def add_dates(graph: nx.Graph, mentions: pd.DataFrame, documents: pd.DataFrame) -> None:
@@ -156,10 +184,11 @@ class GraphStage(Stage):
         nodes = pd.DataFrame(
             [
                 {"Id": n, "Label": d["label"], "type": d["type"], "mentions": d["mentions"], "documents": d["documents"],
-                 "titles": d["titles"], "start": d["start"], "end": d["end"]}
+                 "titles": d["titles"], "start": d["start"], "end": d["end"], "posts": d["posts"],
+                 "parent_id": d["parent_id"], "province": d["province"]}
                 for n, d in graph.nodes(data=True)
             ],
-            columns=["Id", "Label", "type", "mentions", "documents", "titles", "start", "end"],
+            columns=["Id", "Label", "type", "mentions", "documents", "titles", "start", "end", "posts", "parent_id", "province"],
         )
         write_table(nodes, out / "nodes.csv", "nodes", safe)
         edges = pd.DataFrame(
@@ -175,4 +204,6 @@ class GraphStage(Stage):
         write_graphml(graph, out / "graph.graphml")
         write_gexf(gexf_view(graph), out / "graph.gexf")
         write_table(work.errors(), out / "errors.csv", "errors", safe)
+        if work.has("resolution"):  # why persons were merged or kept apart (not a contract file)
+            write_table(work.read("resolution"), out / "resolution.csv", "resolution", safe)
         return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}

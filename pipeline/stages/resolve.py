@@ -11,16 +11,24 @@ names merge; a surname alone merges only with the same surname, title and organi
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from pipeline.core import LOC, ORG, PERSON, TITLE, Affiliation, Entity, as_rows, columns
+from pipeline.domain.orgs import OrgInfo, office_of
+from pipeline.domain.people import Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
-from pipeline.lexicons import lexicons
+from pipeline.domain.titles import parse_title
+from pipeline.io.workdir import digest
+from pipeline.lexicons import lexicons, rules_version
 from pipeline.normalize import match_key
-from pipeline.stages import Context, Stage
+from pipeline.stages import Context, Stage, StageError
+
+log = logging.getLogger("peyvand")
 
 _SKIP_BETWEEN = {"محترم", "محترمه", "وقت", "جدید", "سابق"}
 _COMMA = {"،", ","}
@@ -39,6 +47,7 @@ class Cluster:
     tokens: tuple[str, ...] = ()  # tokens of the fullest form
     key: str = ""
     name: str = ""
+    info: OrgInfo | None = None  # organizations: office, level, province, parent
 
 
 def doc_province(org_tokens: list[list[str]], loc_texts: list[str], agency: str) -> str:
@@ -93,10 +102,8 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
             continue
         if row["kind"].startswith("head="):  # «بنیاد برکت و احسان»: «احسان» is «بنیاد احسان»
             tokens = tuple(row["kind"][5:].split()) + tokens
-        g = lex.gazetteer.match(list(tokens), 0)
-        explicit, _place = place_of(tokens, province)
-        if g and g[0] == len(tokens):
-            explicit = tuple(g[1].canonical.split())
+        info = office_of(tokens, province)
+        explicit = tuple(info.name.split()) if info.level else place_of(tokens, province)[0]
         key = match_key(" ".join(explicit))
         cluster = fulls.setdefault(key, Cluster(ORG, tokens=explicit, key=key))
         cluster.forms.append(row["text"])
@@ -155,7 +162,12 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
         best.members.append(k)
     for c in merged:
         c.name = _org_name(c)
-        explicit, _ = place_of(tuple(c.name.split()), province)
+        c.info = office_of(c.name.split(), province)
+        if c.info.level:  # a known office: its canonical name («بهزیستی فارس» → «اداره کل بهزیستی استان فارس»)
+            c.name = c.info.name
+            explicit = tuple(c.name.split())
+        else:
+            explicit, _ = place_of(tuple(c.name.split()), province)
         c.key = match_key(" ".join(explicit))
     return merged
 
@@ -266,95 +278,203 @@ def find_affiliations(sentence_tokens: list[str], mentions: list[dict]) -> tuple
     return found, unattached
 
 
+@dataclass
+class DocResolution:
+    """One document after in-document resolution: clusters and affiliations, before global ids."""
+
+    doc_id: str
+    rows: list[dict]
+    province: str
+    date: str
+    person_rows: list[dict]
+    person_clusters: list[Cluster]
+    person_of_row: dict[int, Cluster]
+    org_of_row: dict[int, Cluster]
+    affiliations: list[tuple[int, dict, dict, dict | None]]  # (sentence, person row, title row, org row)
+    ids: dict[int, str] = field(default_factory=dict)  # id(row) → entity id
+
+
+def resolve_document(doc_id: str, rows: list[dict], tokens_of: dict, agency: str, doc_date: str) -> DocResolution:
+    """Organizations, persons and affiliations of one document (pure: rows in, clusters out)."""
+    org_rows = [r for r in rows if r["label"] == ORG]
+    person_rows = [r for r in rows if r["label"] == PERSON]
+    province = doc_province(
+        [r["text"].split() for r in org_rows], [r["text"] for r in rows if r["label"] == LOC], agency
+    )
+    ids: dict[int, str] = {}
+    org_of_row: dict[int, Cluster] = {}
+    for cluster in resolve_orgs(org_rows, province):
+        eid = entity_id("org", cluster.key)
+        for k in cluster.members:
+            ids[id(org_rows[k])] = eid
+            org_of_row[id(org_rows[k])] = cluster
+    person_clusters = resolve_persons(person_rows)
+    person_of_row = {id(person_rows[k]): c for c in person_clusters for k in c.members}
+    by_sentence: dict[int, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_sentence[int(r["sentence_id"])].append(r)
+    raw_affiliations = []
+    unattached_titles = []
+    for sid, srows in sorted(by_sentence.items()):
+        found, loose = find_affiliations(tokens_of[(doc_id, sid)], srows)
+        raw_affiliations += [(sid, p, t, o) for p, t, o in found]
+        unattached_titles += [(sid, t, o, srows) for t, o in loose]
+    # the headline speaker: «مدیرکل ستاد ... گفت» in the lead, named only later
+    affiliated = {id(person_of_row[id(p)]) for _, p, _, _ in raw_affiliations if id(p) in person_of_row}
+    bare = [c for c in person_clusters if id(c) not in affiliated]
+    if len(bare) == 1:
+        cluster = bare[0]
+        first_sid = min(int(person_rows[k]["sentence_id"]) for k in cluster.members)
+        for sid, title, org, srows in unattached_titles:
+            if org is not None and not any(r["label"] == PERSON for r in srows) and 0 <= first_sid - sid <= 3:
+                raw_affiliations.append((sid, person_rows[cluster.members[0]], title, org))
+                break
+    for r in rows:
+        if r["label"] == LOC:
+            ids[id(r)] = entity_id("loc", match_key(r["text"]))
+    return DocResolution(
+        doc_id, rows, province, doc_date, person_rows, person_clusters, person_of_row, org_of_row, raw_affiliations, ids
+    )
+
+
+def person_profiles(doc: DocResolution) -> list[Profile]:
+    """The cross-document evidence of each person of a document (see pipeline/domain/people.py)."""
+    posts: dict[int, set] = defaultdict(set)
+    for _sid, p, t, o in doc.affiliations:
+        c = doc.person_of_row.get(id(p))
+        if c is None:
+            continue
+        role, portfolio = parse_title(t["text"])
+        org_key = doc.org_of_row[id(o)].key if o is not None and id(o) in doc.org_of_row else ""
+        posts[id(c)].add((match_key(role), match_key(portfolio), org_key))
+    org_context = {"org|" + c.key for c in doc.org_of_row.values()}
+    full_names = {id(c): "per|" + match_key(" ".join(c.tokens)) for c in doc.person_clusters if len(c.tokens) >= 2}
+    out = []
+    for c in doc.person_clusters:
+        first = match_key(" ".join(c.tokens[:-1])) if len(c.tokens) >= 2 else ""
+        context = org_context | {key for cid, key in full_names.items() if cid != id(c)}
+        out.append(
+            Profile(
+                f"{c.name}@{doc.doc_id}", doc.doc_id, c.name, first, match_key(c.tokens[-1]),
+                frozenset(posts.get(id(c), ())), doc.province, doc.date, frozenset(context),
+            )
+        )
+    return out
+
+
+def person_entity_keys(profiles: list[Profile], cluster_of: list[int]) -> list[str]:
+    """A stable key per profile's cluster: its most frequent full name, else its post, else its first document."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for k, c in enumerate(cluster_of):
+        members[c].append(k)
+    keys = [""] * len(profiles)
+    used: set[str] = set()
+    for c in sorted(members, key=lambda c: min(profiles[k].ref for k in members[c])):
+        group = [profiles[k] for k in members[c]]
+        fulls = Counter(p.full_key.replace(" ", "") for p in group if p.first)
+        posts = Counter((role, org) for p in group for role, _pf, org in p.posts if org)
+        surname = group[0].surname
+        if fulls:
+            key = "full|" + sorted(fulls.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        elif posts:
+            role, org = sorted(posts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+            key = f"post|{surname}|{role}|{org}"
+        else:
+            key = f"doc|{surname}|{min(p.doc_id for p in group)}"
+        if key in used:  # a forced split of one name: the second person keeps its own id
+            key += "|" + min(p.ref for p in group)
+        used.add(key)
+        for k in members[c]:
+            keys[k] = key
+    return keys
+
+
+RESOLUTION_COLUMNS = [
+    "left", "left_name", "right", "right_name", "surname", "score", "decision", "reasons", "left_entity", "right_entity",
+]
+
+
 class ResolveStage(Stage):
     name = "resolve"
     requires = ("documents", "sentences", "mentions")
-    provides = ("resolved_mentions", "entities", "affiliations")
+    provides = ("resolved_mentions", "entities", "affiliations", "resolution")
+    settings_used = ("person_link_threshold", "person_link_margin", "aliases")
+
+    def version(self) -> str:
+        return rules_version()
+
+    def state(self, ctx: Context) -> dict:
+        state = super().state(ctx)
+        aliases = ctx.settings.aliases
+        if aliases:  # the file's content, not only its name, decides whether resolve is stale
+            path = Path(aliases)
+            state["settings"]["aliases_digest"] = digest(path.read_bytes()) if path.exists() else "missing"
+        return state
+
+    def _aliases(self, ctx: Context) -> list:
+        if not ctx.settings.aliases:
+            return []
+        path = Path(ctx.settings.aliases)
+        if not path.exists():
+            raise StageError(f"aliases file {path} not found")
+        rules, problems = parse_aliases(path.read_text(encoding="utf-8-sig"))
+        for problem in problems:
+            log.warning("aliases file %s: %s (ignored)", path, problem)
+        return rules
 
     def run(self, ctx: Context) -> dict:
         docs = ctx.work.read("documents")
         sentences = ctx.work.read("sentences")
         mentions = ctx.work.read("mentions")
+        aliases = self._aliases(ctx)
         tokens_of = {(r.doc_id, int(r.sentence_id)): list(r.tokens) for r in sentences.itertuples(index=False)}
         texts = dict(zip(docs["doc_id"], docs["text"]))
         agencies = dict(zip(docs["doc_id"], docs["agency"]))
+        dates = dict(zip(docs["doc_id"], docs["date"]))
         sent_text = {
             (r.doc_id, int(r.sentence_id)): texts[r.doc_id][int(r.start) : int(r.end)] for r in sentences.itertuples(index=False)
         }
+        # 1. each document on its own
+        resolved = [
+            resolve_document(doc_id, frame.to_dict("records"), tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or "")
+            for doc_id, frame in mentions.groupby("doc_id", sort=False)
+        ]
+        # 2. persons across documents
+        profiles, owner = [], []
+        for doc in resolved:
+            for profile, cluster in zip(person_profiles(doc), doc.person_clusters):
+                profiles.append(profile)
+                owner.append((doc, cluster))
+        cluster_of, decisions = link_persons(
+            profiles, ctx.settings.person_link_threshold, ctx.settings.person_link_margin, aliases
+        )
+        person_ids = [entity_id("per", key) for key in person_entity_keys(profiles, cluster_of)]
+        for (doc, cluster), eid in zip(owner, person_ids):
+            for k in cluster.members:
+                doc.ids[id(doc.person_rows[k])] = eid
+        # 3. rows, entities, affiliations
         out_rows: list[dict] = []
         affiliations: list[Affiliation] = []
         entity_forms: dict[str, Counter] = defaultdict(Counter)
         entity_type: dict[str, str] = {}
         entity_docs: dict[str, set] = defaultdict(set)
         entity_mentions: Counter = Counter()
-
-        for doc_id, frame in mentions.groupby("doc_id", sort=False):
-            rows = frame.to_dict("records")
-            org_rows = [r for r in rows if r["label"] == ORG]
-            person_rows = [r for r in rows if r["label"] == PERSON]
-            province = doc_province(
-                [r["text"].split() for r in org_rows], [r["text"] for r in rows if r["label"] == LOC], agencies.get(doc_id, "")
-            )
-            ids: dict[int, str] = {}  # id(row) → entity id
-            org_of_row: dict[int, Cluster] = {}
-            for cluster in resolve_orgs(org_rows, province):
+        org_info: dict[str, OrgInfo] = {}
+        for doc in resolved:
+            for cluster in {id(c): c for c in doc.org_of_row.values()}.values():
                 eid = entity_id("org", cluster.key)
-                for k in cluster.members:
-                    ids[id(org_rows[k])] = eid
-                    org_of_row[id(org_rows[k])] = cluster
                 entity_forms[eid][cluster.name] += 0  # the canonical name is a candidate even if never written so
                 entity_type[eid] = ORG
-            person_clusters = resolve_persons(person_rows)
-            person_of_row = {}
-            for cluster in person_clusters:
-                for k in cluster.members:
-                    person_of_row[id(person_rows[k])] = cluster
-            # affiliations, sentence by sentence
-            by_sentence: dict[int, list[dict]] = defaultdict(list)
-            for r in rows:
-                by_sentence[int(r["sentence_id"])].append(r)
-            raw_affiliations = []
-            unattached_titles = []
-            for sid, srows in sorted(by_sentence.items()):
-                found, loose = find_affiliations(tokens_of[(doc_id, sid)], srows)
-                raw_affiliations += [(sid, p, t, o) for p, t, o in found]
-                unattached_titles += [(sid, t, o, srows) for t, o in loose]
-            # the headline speaker: «مدیرکل ستاد ... گفت» in the lead, named only later
-            affiliated = {id(person_of_row[id(p)]) for _, p, _, _ in raw_affiliations if id(p) in person_of_row}
-            bare = [c for c in person_clusters if id(c) not in affiliated]
-            if len(bare) == 1:
-                cluster = bare[0]
-                first_sid = min(int(person_rows[k]["sentence_id"]) for k in cluster.members)
-                for sid, title, org, srows in unattached_titles:
-                    if org is not None and not any(r["label"] == PERSON for r in srows) and 0 <= first_sid - sid <= 3:
-                        raw_affiliations.append((sid, person_rows[cluster.members[0]], title, org))
-                        break
-            # entity ids for persons: full names across documents; a surname alone only with its post
-            person_post: dict[int, str] = {}
-            for _sid, p, t, o in raw_affiliations:
-                c = person_of_row.get(id(p))
-                if c is not None and id(c) not in person_post:
-                    org_key = org_of_row[id(o)].key if o is not None and id(o) in org_of_row else ""
-                    person_post[id(c)] = f"{match_key(t['kind'] or t['text'])}|{org_key}"
-            for cluster in person_clusters:
-                if len(cluster.tokens) >= 2:
-                    key = "full|" + match_key(" ".join(cluster.tokens))
-                elif id(cluster) in person_post and person_post[id(cluster)].split("|")[1]:
-                    key = f"post|{match_key(cluster.tokens[0])}|{person_post[id(cluster)]}"
-                else:
-                    key = f"doc|{match_key(cluster.tokens[0])}|{doc_id}"
-                eid = entity_id("per", key)
-                for k in cluster.members:
-                    ids[id(person_rows[k])] = eid
+                if cluster.info is not None and (eid not in org_info or cluster.info.level):
+                    org_info[eid] = cluster.info
+            for cluster in doc.person_clusters:
+                eid = doc.ids[id(doc.person_rows[cluster.members[0]])]
                 entity_forms[eid][cluster.name] += 0
                 entity_type[eid] = PERSON
-            for r in rows:
-                if r["label"] == LOC:
-                    eid = entity_id("loc", match_key(r["text"]))
-                    ids[id(r)] = eid
+            for r in doc.rows:
+                eid = doc.ids.get(id(r), "")
+                if r["label"] == LOC and eid:
                     entity_type[eid] = LOC
-            for r in rows:
-                eid = ids.get(id(r), "")
                 if r["label"] != TITLE and not eid:
                     continue  # an elliptic form that referred to nothing
                 r = dict(r)
@@ -362,41 +482,86 @@ class ResolveStage(Stage):
                 out_rows.append(r)
                 if eid:
                     entity_forms[eid][r["text"]] += 1
-                    entity_docs[eid].add(doc_id)
+                    entity_docs[eid].add(doc.doc_id)
                     entity_mentions[eid] += 1
             seen = set()
-            for sid, p, t, o in raw_affiliations:
-                pid = ids.get(id(p), "")
-                oid = ids.get(id(o), "") if o is not None else ""
+            for sid, p, t, o in doc.affiliations:
+                pid = doc.ids.get(id(p), "")
+                oid = doc.ids.get(id(o), "") if o is not None else ""
                 if not pid:
                     continue
                 key = (sid, pid, t["text"], oid)
                 if key in seen:
                     continue
                 seen.add(key)
-                org_name = org_of_row[id(o)].name if o is not None and id(o) in org_of_row else ""
+                org_name = doc.org_of_row[id(o)].name if o is not None and id(o) in doc.org_of_row else ""
+                role, portfolio = parse_title(t["text"])
                 affiliations.append(
-                    Affiliation(doc_id, sid, pid, person_of_row[id(p)].name, t["text"], oid, org_name, sent_text[(doc_id, sid)])
+                    Affiliation(
+                        doc.doc_id, sid, pid, doc.person_of_row[id(p)].name, t["text"], oid, org_name,
+                        sent_text[(doc.doc_id, sid)], role, portfolio, doc.date,
+                    )
                 )
 
         entities = []
         for eid, forms in entity_forms.items():
             if not entity_mentions[eid]:
                 continue
-            name = _canonical(forms, entity_type[eid])
-            aliases = sorted({f for f in forms if f != name and forms[f] > 0})
-            entities.append(Entity(eid, entity_type[eid], name, aliases, entity_mentions[eid], len(entity_docs[eid])))
+            info = org_info.get(eid)
+            name = info.name if info is not None and info.level else _canonical(forms, entity_type[eid])
+            aliases_ = sorted({f for f in forms if f != name and forms[f] > 0})
+            entities.append(
+                Entity(eid, entity_type[eid], name, aliases_, entity_mentions[eid], len(entity_docs[eid]),
+                       "", info.province if info else "", info.level if info else "")
+            )
+        entities += org_hierarchy(entities, org_info)
         # the canonical name shown for an affiliation is the entity's
         names = {e.entity_id: e.name for e in entities}
         for a in affiliations:
             a.person = names.get(a.person_id, a.person)
             a.org = names.get(a.org_id, a.org) if a.org_id else ""
+        final_of_ref = {p.ref: eid for p, eid in zip(profiles, person_ids)}
+        resolution = pd.DataFrame(
+            [
+                {**{k: getattr(d, k) for k in RESOLUTION_COLUMNS[:8]},
+                 "left_entity": final_of_ref.get(d.left, ""), "right_entity": final_of_ref.get(d.right, "")}
+                for d in decisions
+            ],
+            columns=RESOLUTION_COLUMNS,
+        )
         ctx.work.write("resolved_mentions", pd.DataFrame(out_rows, columns=list(mentions.columns)))
         ent_frame = pd.DataFrame(as_rows(entities), columns=columns(Entity))
         ctx.work.write("entities", ent_frame)
         ctx.work.write("affiliations", pd.DataFrame(as_rows(affiliations), columns=columns(Affiliation)))
+        ctx.work.write("resolution", resolution)
         counts = ent_frame["type"].value_counts().to_dict() if len(ent_frame) else {}
-        return {"entities": len(ent_frame), "affiliations": len(affiliations), **{k: int(v) for k, v in counts.items()}}
+        merged = int((resolution["decision"].isin(["merge", "forced-merge"])).sum()) if len(resolution) else 0
+        return {"entities": len(ent_frame), "affiliations": len(affiliations), "person_links": merged,
+                **{k: int(v) for k, v in counts.items()}}
+
+
+def org_hierarchy(entities: list[Entity], org_info: dict[str, "OrgInfo"]) -> list[Entity]:
+    """Set each organization's ``parent_id``; return the parents never mentioned, as entities of their own
+    (mentions 0) so that the hierarchy reaches the national body."""
+    by_id = {e.entity_id: e for e in entities}
+    added: list[Entity] = []
+    queue = [e for e in entities if e.type == ORG]
+    while queue:
+        e = queue.pop()
+        info = org_info.get(e.entity_id)
+        if info is None or not info.parent:
+            continue
+        parent_info = office_of(info.parent.split())
+        pid = entity_id("org", match_key(parent_info.name if parent_info.level else info.parent))
+        e.parent_id = pid
+        if pid not in by_id:
+            parent = Entity(pid, ORG, parent_info.name if parent_info.level else info.parent, [], 0, 0, "",
+                            parent_info.province, parent_info.level)
+            by_id[pid] = parent
+            org_info[pid] = parent_info
+            added.append(parent)
+            queue.append(parent)
+    return added
 
 
 def _canonical(forms: Counter, label: str) -> str:

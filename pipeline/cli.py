@@ -206,9 +206,14 @@ def status(output: Path = OutputOpt):
 
 
 @app.command("eval")
-def eval_command(output: Path = typer.Argument(..., help="A run's output folder."), gold: Path = typer.Argument(..., help="Folder of gold JSON files."), details: bool = typer.Option(True, help="Per document: missed and spurious.")):
-    """Score outputs against gold: persons, organizations, person–title pairs, triples."""
-    from pipeline.evaluate import evaluate
+def eval_command(
+    output: Path = typer.Argument(..., help="A run's output folder."),
+    gold: Path = typer.Argument(..., help="Folder of gold JSON files."),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Corpus truth file (peyvand synth): adds B-cubed scores across documents."),
+    details: bool = typer.Option(True, help="Per document: missed and spurious."),
+):
+    """Score outputs against gold: persons, organizations, person–title pairs, triples (and B-cubed with --truth)."""
+    from pipeline.evaluate import corpus_scores, evaluate
 
     totals, reports = evaluate(output, gold)
     out = Console()
@@ -224,6 +229,33 @@ def eval_command(output: Path = typer.Argument(..., help="A run's output folder.
                     out.print(f"  missed   {m}")
                 for s in r.spurious:
                     out.print(f"  spurious {s}")
+    if truth:
+        corpus = corpus_scores(output, gold, truth, reports)
+        table = Table("B-cubed", "precision", "recall", "F1", "items", "baseline F1 (equal full names)",
+                      title="entities across documents")
+        for label, sc in corpus.scores.items():
+            base = corpus.baseline[label]
+            table.add_row(label, f"{sc.precision:.4f}", f"{sc.recall:.4f}", f"{sc.f1:.4f}", str(sc.items), f"{base.f1:.4f}")
+        out.print(table)
+        out.print(f"same-surname different persons merged into one entity: {len(corpus.wrong_merges)}")
+        for eid, a, b in corpus.wrong_merges:
+            out.print(f"  {eid}: {a}  +  {b}")
+
+
+@app.command()
+def synth(
+    docs: int = typer.Option(2000, "--docs", help="Number of articles."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same corpus."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for articles/, gold/ and truth.json."),
+    defects: float = typer.Option(0.15, help="Share of articles with the text defects of real sites."),
+):
+    """Write a genre corpus with known truth (articles, per-article gold, corpus truth file)."""
+    from pipeline.synth import write_corpus
+
+    _setup_logging(True)
+    summary = write_corpus(out, docs, seed=seed, defects=defects)
+    console.print(summary)
+    console.print(f"run it: peyvand run {out / 'articles'} -o OUT; score it: peyvand eval OUT {out / 'gold'} --truth {out / 'truth.json'}")
 
 
 @app.command("train-ner")

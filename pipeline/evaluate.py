@@ -57,6 +57,8 @@ class DocReport:
     counts: dict[str, Counts] = field(default_factory=dict)
     missed: list[str] = field(default_factory=list)
     spurious: list[str] = field(default_factory=list)
+    # gold entity name → the predicted entity id it matched, per label (persons, organizations)
+    matched: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _match(pred: dict[str, set[str]], gold: list[set[str]], optional: set[str]) -> tuple[dict[str, int], list[int], list[str]]:
@@ -93,6 +95,7 @@ def score_document(gold: dict, mentions: pd.DataFrame, entities: pd.DataFrame, a
         gold_forms = [{match_key(x, strip) for x in [g["name"], *g.get("aliases", [])]} for g in gold.get(label, [])]
         assignment, missed, spurious = _match(pred, gold_forms, optional)
         assignments[label] = (assignment, gold_forms)
+        report.matched[label] = {gold[label][gi]["name"]: pid for pid, gi in assignment.items()}
         report.counts[label] = Counts(len(assignment), len(spurious), len(missed))
         report.missed += [f"{label[:-1]}: {gold[label][gi]['name']}" for gi in missed]
         report.spurious += [f"{label[:-1]}: {names.get(pid, pid)}" for pid in spurious]
@@ -139,19 +142,123 @@ def score_document(gold: dict, mentions: pd.DataFrame, entities: pd.DataFrame, a
     return report
 
 
+def _read_outputs(output_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    read = lambda name: pd.read_csv(Path(output_dir) / name, dtype=str, keep_default_na=False)  # noqa: E731
+    return read("mentions.csv"), read("entities.csv"), read("affiliations.csv")
+
+
 def evaluate(output_dir: Path, gold_dir: Path) -> tuple[dict[str, Counts], list[DocReport]]:
     output_dir, gold_dir = Path(output_dir), Path(gold_dir)
-    read = lambda name: pd.read_csv(output_dir / name, dtype=str, keep_default_na=False)  # noqa: E731
-    mentions, entities, affiliations = read("mentions.csv"), read("entities.csv"), read("affiliations.csv")
+    mentions, entities, affiliations = _read_outputs(output_dir)
+    mentions_of = dict(tuple(mentions.groupby("doc_id", sort=False)))
+    affiliations_of = dict(tuple(affiliations.groupby("doc_id", sort=False)))
     totals = {k: Counts() for k in ("persons", "organizations", "titles", "triples")}
     reports = []
     for path in sorted(gold_dir.glob("*.json")):
         gold = json.loads(path.read_text(encoding="utf-8"))
         doc = gold["doc"]
         report = score_document(
-            gold, mentions[mentions["doc_id"] == doc], entities, affiliations[affiliations["doc_id"] == doc]
+            gold, mentions_of.get(doc, mentions.iloc[:0]), entities, affiliations_of.get(doc, affiliations.iloc[:0])
         )
         for k, c in report.counts.items():
             totals[k].add(c)
         reports.append(report)
     return totals, reports
+
+
+# ----- corpus level: are the same people and organizations one entity across documents? ---------------
+@dataclass
+class BCubed:
+    precision: float
+    recall: float
+    items: int
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def b_cubed(pred: list, gold: list) -> BCubed:
+    """B-cubed precision/recall of a clustering (``pred[i]``, ``gold[i]``: cluster labels of item i)."""
+    from collections import Counter
+
+    n = len(pred)
+    if not n:
+        return BCubed(0.0, 0.0, 0)
+    both = Counter(zip(pred, gold))
+    size_pred, size_gold = Counter(pred), Counter(gold)
+    precision = sum(both[(p, g)] / size_pred[p] for p, g in zip(pred, gold)) / n
+    recall = sum(both[(p, g)] / size_gold[g] for p, g in zip(pred, gold)) / n
+    return BCubed(precision, recall, n)
+
+
+@dataclass
+class CorpusReport:
+    scores: dict[str, BCubed]  # "persons", "organizations"
+    baseline: dict[str, BCubed]  # merge on equal normalized full name only
+    wrong_merges: list[tuple[str, str, str]]  # (entity id, gold person A, gold person B), same surname
+    missed_items: dict[str, int]
+
+
+def _fullest(forms: list[str], strip: bool) -> str:
+    from pipeline.normalize import strip_leading_honorifics
+
+    clean = [strip_leading_honorifics(f) if strip else f for f in forms]
+    return max(clean, key=lambda f: (len(f.split()), len(f), f)) if clean else ""
+
+
+def corpus_scores(output_dir: Path, gold_dir: Path, truth_path: Path, reports: list[DocReport] | None = None) -> CorpusReport:
+    """B-cubed over gold (document, entity) items: the gold clusters are the truth file's global ids, the
+    predicted ones the entity ids the gold entities matched (an unmatched item is a cluster of its own).
+
+    The baseline clusters the same matched items by the normalized fullest form the document gives its
+    entity (merge on equal full name only; a person written with the surname alone stays apart)."""
+    truth = json.loads(Path(truth_path).read_text(encoding="utf-8"))
+    if reports is None:
+        _, reports = evaluate(output_dir, gold_dir)
+    matched = {r.doc: r.matched for r in reports}
+    mentions, _entities, _affiliations = _read_outputs(output_dir)
+    forms: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for doc, eid, text in zip(mentions["doc_id"], mentions["entity_id"], mentions["text"]):
+        if eid:
+            forms[(doc, eid)].append(text)
+    names = {pid: row["name"] for pid, row in truth.get("persons", {}).items()}
+    items: dict[str, list[tuple]] = {"persons": [], "organizations": []}
+    for m in truth["mentions"]:
+        label = "persons" if m["type"] == "PERSON" else "organizations"
+        pred = matched.get(m["doc"], {}).get(label, {}).get(m["name"])
+        items[label].append((m["doc"], m["name"], m["id"], pred))
+    scores, baseline, missed = {}, {}, {}
+    wrong: list[tuple[str, str, str]] = []
+    for label, rows in items.items():
+        strip = label == "persons"
+        pred_clusters, base_clusters, gold_clusters = [], [], []
+        for doc, name, gid, pred in rows:
+            gold_clusters.append(gid)
+            if pred is None:
+                pred_clusters.append(("missed", doc, name))
+                base_clusters.append(("missed", doc, name))
+                continue
+            pred_clusters.append(pred)
+            full = _fullest(forms.get((doc, pred), [name]), strip)
+            if strip and len(full.split()) < 2:
+                base_clusters.append(("alone", doc, pred))
+            else:
+                base_clusters.append(match_key(full, strip))
+        scores[label] = b_cubed(pred_clusters, gold_clusters)
+        baseline[label] = b_cubed(base_clusters, gold_clusters)
+        missed[label] = sum(1 for r in rows if r[3] is None)
+        if label == "persons":
+            members: dict[str, set] = defaultdict(set)
+            for (_doc, _name, gid, pred) in rows:
+                if pred is not None:
+                    members[pred].add(gid)
+            for pred, gids in sorted(members.items()):
+                ordered = sorted(gids)
+                for i, a in enumerate(ordered):
+                    for b in ordered[i + 1 :]:
+                        na, nb = names.get(a, a), names.get(b, b)
+                        if na.split()[-1:] == nb.split()[-1:]:
+                            wrong.append((pred, f"{a} {na}", f"{b} {nb}"))
+    return CorpusReport(scores, baseline, wrong, missed)

@@ -46,6 +46,9 @@ def tiny_model(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny")
     iob = folder / "train.iob"
     iob.write_text("\n".join(TINY_IOB), encoding="utf-8")
-    train_ner(iob, folder / "model", word_dim=16, hidden_dim=32, char_hidden_dim=16, max_steps=120, eval_interval=60, batch_size=16)
+    train_ner(
+        iob, folder / "model", word_dim=16, hidden_dim=32, char_hidden_dim=16, max_steps=120, eval_interval=60, batch_size=16,
+        lexicon_size=500,
+    )
     shutil.rmtree(folder / "model" / "_train")
     return folder / "model"

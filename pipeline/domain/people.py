@@ -231,9 +231,21 @@ def link_persons(
         return any((min(i, j), max(i, j)) in cannot for i in u.members for j in v.members)
 
     cluster_of = [-1] * len(profiles)
+    # blocks by surname; a forced merge across surnames («قادری» / «قادری‌نژاد») joins their blocks
+    block_of = {p.surname: p.surname for p in profiles}
+
+    def find(s: str) -> str:
+        while block_of[s] != s:
+            s = block_of[s]
+        return s
+
+    for left, right, _rule in must:
+        names = sorted({find(profiles[k].surname) for k in left | right})
+        for other in names[1:]:
+            block_of[other] = names[0]
     blocks: dict[str, list[int]] = {}
     for k, p in enumerate(profiles):
-        blocks.setdefault(p.surname, []).append(k)
+        blocks.setdefault(find(p.surname), []).append(k)
 
     units_all: list[Unit] = []
     for surname, members in sorted(blocks.items()):

@@ -24,6 +24,7 @@ log = logging.getLogger("peyvand")
 OutputOpt = typer.Option(Path("outputs"), "--output", "-o", help="Output folder (the work folder is OUTPUT/_work).")
 ModelOpt = typer.Option(None, "--model", help="Project NER model folder (default: models/default when present).")
 NoModelOpt = typer.Option(False, "--no-model", help="Run the domain layer (rules) alone.")
+NoRulesOpt = typer.Option(False, "--no-rules", help="Run the NER model alone (for comparisons: no titles, no propagation).")
 ResourcesOpt = typer.Option(None, "--stanza-resources", help="A stanza resources folder with the official fa models.")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings only.")
 StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
@@ -112,9 +113,11 @@ def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .j
 
 
 @app.command()
-def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), quiet: bool = QuietOpt):
+def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, no_rules: bool = NoRulesOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), quiet: bool = QuietOpt):
     """Find persons, organizations, titles and places (model + domain layer)."""
-    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources, ner_batch_size=batch_size)
+    if no_model and no_rules:
+        raise typer.BadParameter("--no-model and --no-rules leave nothing to find entities")
+    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, use_rules=not no_rules, stanza_resources=stanza_resources, ner_batch_size=batch_size)
     _run_stages(ctx, ["ner"])
 
 
@@ -146,6 +149,7 @@ def run(
     output: Path = OutputOpt,
     model: Optional[Path] = ModelOpt,
     no_model: bool = NoModelOpt,
+    no_rules: bool = NoRulesOpt,
     stanza_resources: Optional[Path] = ResourcesOpt,
     window: str = WindowOpt,
     weight: str = WeightOpt,
@@ -163,8 +167,8 @@ def run(
 ):
     """Run ingest → ner → resolve → graph (into a staging folder swapped in at the end)."""
     ctx = _context(
-        output, quiet, input=input, model_dir=model, use_model=not no_model, stanza_resources=stanza_resources,
-        aliases=aliases, person_link_threshold=link_threshold,
+        output, quiet, input=input, model_dir=model, use_model=not no_model, use_rules=not no_rules,
+        stanza_resources=stanza_resources, aliases=aliases, person_link_threshold=link_threshold,
         window=window, weight=weight, min_weight=min_weight, types=types, backbone_alpha=backbone,
         strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
         max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,

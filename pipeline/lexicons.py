@@ -201,8 +201,9 @@ def lexicons() -> Lexicons:
             first_names.add(_tok(variant), ambiguous)
 
     common: set[str] = set()
-    if (data_dir() / "common_words.txt").exists():
-        common = set(normalize_many(read_lines("common_words.txt")))
+    for name in ("common_words.txt", "genre_words.txt"):
+        if (data_dir() / name).exists():
+            common |= set(normalize_many(read_lines(name)))
 
     return Lexicons(
         titles=titles,

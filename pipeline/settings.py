@@ -21,6 +21,7 @@ class Settings:
     model_dir: Path | None = None
     stanza_resources: Path | None = None
     use_model: bool = True  # False: the domain layer alone
+    use_rules: bool = True  # False: the model alone (to compare; titles come from the domain layer only)
     ner_batch_size: int = 64
     # co-occurrence window: sentence | paragraph | document
     window: str = "sentence"

@@ -42,23 +42,36 @@ def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -
             continue
         if any(c is not None for c in rules.claimed[start:end]):
             continue
+        words = rules.t[start:end]
         if label == PERSON:
-            words = rules.t[start:end]
             if end - start == 1 and (
                 words[0] in lex.common_words or words[0] in lex.function_words or rules.title_len(start)[0]
+                or lex.first_names.match(words, 0)  # a first name alone names nobody («حسین»)
             ):
                 continue
+            if all(w in lex.common_words for w in words) and not any(
+                lex.first_names.match(words, k) or w in lex.surnames for k, w in enumerate(words)
+            ):
+                continue  # ordinary words the model took for a name («عید نوروز»)
+        if label == ORG and words[0] in lex.weak_heads and all(w in lex.common_words for w in words[1:]):
+            continue  # «شرکت معلولین»: a weak head needs a rare word, a place or a gazetteer entry
         spans.append(Span(start, end, label, "full" if label == ORG else "", "stanza"))
         for k in range(start, end):
             rules.claimed[k] = label
     return sorted(spans, key=lambda s: (s.start, s.end))
 
 
-def document_mentions(doc_id: str, sentences: list[Sentence], model_spans: list[list] | None) -> list[Mention]:
+def document_mentions(
+    doc_id: str, sentences: list[Sentence], model_spans: list[list] | None, use_rules: bool = True
+) -> list[Mention]:
+    """Mentions of one document; ``use_rules=False`` keeps the model's spans alone (for comparisons)."""
     lex = lexicons()
     per_sentence: list[list[Span]] = []
     claimed: list[list[bool]] = []
     for k, sentence in enumerate(sentences):
+        if not use_rules:
+            per_sentence.append([Span(s, e, label, "full" if label == ORG else "", "stanza") for s, e, label in (model_spans[k] if model_spans else [])])
+            continue
         rules = SentenceRules(sentence.tokens, lex)
         rules.run()
         spans = merge_spans(rules, model_spans[k] if model_spans else [])
@@ -67,8 +80,9 @@ def document_mentions(doc_id: str, sentences: list[Sentence], model_spans: list[
     names = [
         sentences[k].tokens[s.start : s.end] for k, spans in enumerate(per_sentence) for s in spans if s.label == PERSON
     ]
-    for k, start, end in propagate([s.tokens for s in sentences], claimed, names):
-        per_sentence[k].append(Span(start, end, PERSON, "", "rules"))
+    if use_rules:
+        for k, start, end in propagate([s.tokens for s in sentences], claimed, names):
+            per_sentence[k].append(Span(start, end, PERSON, "", "rules"))
     mentions = []
     for sentence, spans in zip(sentences, per_sentence):
         for span in sorted(spans, key=lambda s: (s.start, s.end)):
@@ -102,7 +116,7 @@ class NerStage(Stage):
     name = "ner"
     requires = ("documents", "sentences")
     provides = ("mentions",)
-    settings_used = ("model_dir", "stanza_resources", "use_model")
+    settings_used = ("model_dir", "stanza_resources", "use_model", "use_rules")
 
     def version(self) -> str:
         return rules_version()
@@ -134,13 +148,13 @@ class NerStage(Stage):
         frames, error_frames = [], []
         groups = _document_groups(ok_ids, by_doc, max(1, ctx.settings.ner_batch_size) * 4)
         for group in progress_iter(groups, "ner", ctx.progress):
-            key = digest(self.version(), model_id, [(d, digest(texts[d].encode("utf-8", "surrogatepass"))) for d in group])
+            key = digest(self.version(), model_id, ctx.settings.use_rules, [(d, digest(texts[d].encode("utf-8", "surrogatepass"))) for d in group])
             keys.add(key)
             part = parts.load(key)
             if part is None:
                 if spec is not None and tagger is None:
                     tagger = NerTagger(spec)
-                part = self.tag_group(group, by_doc, texts, tagger)
+                part = self.tag_group(group, by_doc, texts, tagger, ctx.settings.use_rules)
                 parts.save(key, part)
             else:
                 reused += 1
@@ -157,7 +171,7 @@ class NerStage(Stage):
             "reused": reused, **{k: int(v) for k, v in counts.items()},
         }
 
-    def tag_group(self, group: list[str], by_doc: dict, texts: dict, tagger) -> dict[str, pd.DataFrame]:
+    def tag_group(self, group: list[str], by_doc: dict, texts: dict, tagger, use_rules: bool = True) -> dict[str, pd.DataFrame]:
         model_out: dict[str, list] = {}
         if tagger is not None:
             flat = [s.tokens for d in group for s in by_doc[d]]
@@ -175,7 +189,7 @@ class NerStage(Stage):
         errors = []
         for doc_id in group:
             try:
-                found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id))
+                found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id), use_rules)
                 text = texts[doc_id]
                 for m in found:
                     m.text = text[m.start : m.end]

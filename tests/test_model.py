@@ -55,3 +55,26 @@ def test_stanza_resources_layout(tiny_model, tmp_path):
     (corpus / "a.txt").write_text("محمد کریمی در بنیاد شهید گفت.", encoding="utf-8")
     result = invoke("run", corpus, "-o", tmp_path / "out", "--stanza-resources", res, "-q")
     assert result.exit_code == 0, result.output
+
+
+def test_training_is_reproducible(tmp_path):
+    """Same seed, same data → the same vectors and the same model (train-ner's promise in models/README.md)."""
+    import torch
+
+    from conftest import TINY_IOB
+    from pipeline.training import evaluate_iob, train_ner
+
+    iob = tmp_path / "train.iob"
+    iob.write_text("\n".join(TINY_IOB[:140]), encoding="utf-8")
+    runs = []
+    for name in ("one", "two"):
+        train_ner(iob, tmp_path / name, word_dim=8, hidden_dim=16, char_hidden_dim=8, max_steps=40, eval_interval=20,
+                  batch_size=8, lexicon_size=50, seed=7)
+        runs.append(tmp_path / name)
+    assert (runs[0] / "_train" / "vectors.txt").read_bytes() == (runs[1] / "_train" / "vectors.txt").read_bytes()
+    weights = [torch.load(r / "ner.pt", map_location="cpu", weights_only=False)["model"] for r in runs]
+    assert weights[0].keys() == weights[1].keys()
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
+    scores = [evaluate_iob(iob, NerTagger(project_spec(r)))["micro"]["f1"] for r in runs]
+    assert scores[0] == scores[1]

@@ -125,9 +125,10 @@ class Lexicons:
 
 
 def _tok(text: str) -> Phrase:
+    """An entry's tokens as the segmenter gives them: the comma of «وزارت تعاون، کار و ...» is a token."""
     from pipeline.normalize import normalize
 
-    return tuple(normalize(text).split()) if text else ()
+    return tuple(normalize(text).replace("،", " ، ").replace(",", " , ").split()) if text else ()
 
 
 def _template(text: str) -> str:

@@ -542,10 +542,13 @@ class _WorldBuilder:
                 else:
                     first = ("سیده " if rng.random() < 0.05 else "") + rng.choice(female)
                 surname = self.surname(rng, person, persons[: n - 1], common, common_weights, composed)
-                if f"{first} {surname}" not in full_names and surname not in first.split():
+                # full names are unique up to «سید»/«سیده», which articles often leave out: two people called
+                # «سید بهنام محمدی» and «بهنام محمدی» could not be told apart by any reader
+                plain = f"{first.removeprefix('سیده ').removeprefix('سید ')} {surname}"
+                if plain not in full_names and surname not in first.split():
                     break
             person.first, person.surname = first, surname
-            full_names.add(person.full)
+            full_names.add(plain)
         return persons
 
     @staticmethod
@@ -700,6 +703,9 @@ class Article:
         self.people: dict[str, _PersonUse] = {}
         self.org_forms: dict[str, list[str]] = {}  # org id → forms in order of use
         self.optional: list[str] = []
+        # offices a title implies without naming them («استاندار فارس» → «استانداری فارس»): the contract's
+        # affiliations give an org that is "stated or inferable", so the gold title has it, as optional org
+        self.implied: dict[str, str] = {}
         self.last_speaker = ""  # «وی» refers to the person who spoke last
         self.quotes_used: set[str] = set()
         cast_persons = list({p.person.id: p.person for p in cast}.values())
@@ -809,8 +815,10 @@ class Article:
         kind = office.kind
         if kind == "governor":
             phrase = f"{head} {office.province}"
+            self.implied[org.id] = org.name
         elif kind == "county_governor":
             phrase = f"{head} {office.county}"
+            self.implied[org.id] = org.name
         elif kind == "mp":
             phrase = f"{head} مردم {office.county} در {self.org(org)}"
         elif kind == "minister":
@@ -922,7 +930,13 @@ class Article:
         persons, organizations, mentions = [], [], []
         for pid, use in self.people.items():
             name = use.person.full if use.full_used else use.person.surname
-            titles = [{"title": title, "org": org_names.get(oid)} for title, oid in use.titles]
+            titles = []
+            for title, oid in use.titles:
+                org_name = org_names.get(oid)
+                if org_name is None and oid in self.implied:
+                    org_name = self.implied[oid]
+                    self.optional.append(org_name)
+                titles.append({"title": title, "org": org_name})
             persons.append({"name": name, "aliases": [f for f in use.forms if f != name], "titles": titles})
             mentions.append({"doc": doc_id, "type": "PERSON", "name": name, "id": pid})
         for oid, forms in self.org_forms.items():

@@ -63,6 +63,11 @@ def _body_table() -> PhraseTable:
                 continue
             words = [w for w in _template_tokens(template) if w not in ("{province}", "{county}") and w not in _PLACE_WORDS]
             fixed.append(tuple(words))
+            # the same words without the template's head («اوقاف و امور خیریه» of «اداره کل اوقاف ...»)
+            m = lex.org_heads.match(words, 0)
+            if m and m[0] < len(words):
+                fixed.append(tuple(words[m[0] :]))
+                heads.append(tuple(_key(w) for w in words[: m[0]]))
             if entry.core:
                 core = tuple(entry.core.split())
                 for k in range(len(words) - len(core) + 1):

@@ -336,9 +336,14 @@ class SentenceRules:
                 k += 1
             office = self.lex.title_offices.get(spans[-1].kind)
             m = self.lex.provinces.match(self.t, k) or self.lex.counties.match(self.t, k)
+            head = office.split() if office else []
+            g = self.lex.gazetteer.match(head + self.t[k:], 0) if office and not m else None
             if office and m and self.free(k, k + m[0]):
                 # «استاندار فارس»: the place names the office («استانداری فارس»)
                 self.claim(k, k + m[0], ORG, "head=" + office)
+            elif g and g[0] > len(head) and self.free(k, k + g[0] - len(head)):
+                # «وزیر تعاون، کار و رفاه اجتماعی»: the words after the title name the ministry
+                self.claim(k, k + g[0] - len(head), ORG, "head=" + office)
             else:
                 self.parse_org(k, title_context=True)
         return spans

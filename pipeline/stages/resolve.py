@@ -81,6 +81,12 @@ def place_of(tokens: tuple[str, ...], province: str) -> tuple[tuple[str, ...], s
     return tuple(t for t in out if t), place
 
 
+def _names_place(tokens: tuple[str, ...]) -> bool:
+    """Whether a name states its province or county («بهزیستی فارس»; not «بهزیستی استان»)."""
+    lex = lexicons()
+    return any(lex.provinces.match(list(tokens), i) or lex.counties.match(list(tokens), i) for i in range(len(tokens)))
+
+
 def _subsequence(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     it = iter(long)
     return all(tok in it for tok in short)
@@ -97,9 +103,10 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
     pending: list[int] = []
     for k, row in enumerate(rows):
         tokens = tuple(row["text"].split())
-        if row["kind"] in ("elliptic", "core"):
+        if row["kind"] == "elliptic" or (row["kind"] == "core" and not _names_place(tokens)):
             pending.append(k)
             continue
+        # a headless name with its place («بهزیستی شهرستان بانه», «بهزیستی فارس») names its office itself
         if row["kind"].startswith("head="):  # «بنیاد برکت و احسان»: «احسان» is «بنیاد احسان»
             tokens = tuple(row["kind"][5:].split()) + tokens
         info = office_of(tokens, province)
@@ -297,6 +304,9 @@ class DocResolution:
 def resolve_document(doc_id: str, rows: list[dict], tokens_of: dict, agency: str, doc_date: str) -> DocResolution:
     """Organizations, persons and affiliations of one document (pure: rows in, clusters out)."""
     org_rows = [r for r in rows if r["label"] == ORG]
+    internal = {id(r) for r in internal_councils(org_rows)}
+    org_rows = [r for r in org_rows if id(r) not in internal]
+    rows = [r for r in rows if id(r) not in internal]
     person_rows = [r for r in rows if r["label"] == PERSON]
     province = doc_province(
         [r["text"].split() for r in org_rows], [r["text"] for r in rows if r["label"] == LOC], agency
@@ -335,6 +345,23 @@ def resolve_document(doc_id: str, rows: list[dict], tokens_of: dict, agency: str
     return DocResolution(
         doc_id, rows, province, doc_date, person_rows, person_clusters, person_of_row, org_of_row, raw_affiliations, ids
     )
+
+
+def internal_councils(org_rows: list[dict]) -> list[dict]:
+    """Councils and committees inside an office («شورای معاونین بهزیستی استان», «شورای اداری» right before
+    «بهزیستی استان کردستان»): meetings of that office, not institutions of their own.  A council with a
+    name of its own («شورای شهر تهران», «مجلس شورای اسلامی») stays."""
+    lex = lexicons()
+    starts = {(r["sentence_id"], r["tok_start"]) for r in org_rows}
+    out = []
+    for r in org_rows:
+        tokens = r["text"].split()
+        if _org_kind(tuple(tokens)) != "council" or lex.gazetteer.match(tokens, 0):
+            continue
+        info = office_of(tokens)
+        if (info.parent and not info.level and office_of(info.parent.split()).level) or (r["sentence_id"], r["tok_end"]) in starts:
+            out.append(r)
+    return out
 
 
 def person_profiles(doc: DocResolution) -> list[Profile]:

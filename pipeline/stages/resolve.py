@@ -304,13 +304,13 @@ class DocResolution:
 def resolve_document(doc_id: str, rows: list[dict], tokens_of: dict, agency: str, doc_date: str) -> DocResolution:
     """Organizations, persons and affiliations of one document (pure: rows in, clusters out)."""
     org_rows = [r for r in rows if r["label"] == ORG]
-    internal = {id(r) for r in internal_councils(org_rows)}
-    org_rows = [r for r in org_rows if id(r) not in internal]
-    rows = [r for r in rows if id(r) not in internal]
-    person_rows = [r for r in rows if r["label"] == PERSON]
     province = doc_province(
         [r["text"].split() for r in org_rows], [r["text"] for r in rows if r["label"] == LOC], agency
     )
+    internal = {id(r) for r in internal_councils(org_rows, province)}
+    org_rows = [r for r in org_rows if id(r) not in internal]
+    rows = [r for r in rows if id(r) not in internal]
+    person_rows = [r for r in rows if r["label"] == PERSON]
     ids: dict[int, str] = {}
     org_of_row: dict[int, Cluster] = {}
     for cluster in resolve_orgs(org_rows, province):
@@ -347,7 +347,7 @@ def resolve_document(doc_id: str, rows: list[dict], tokens_of: dict, agency: str
     )
 
 
-def internal_councils(org_rows: list[dict]) -> list[dict]:
+def internal_councils(org_rows: list[dict], province: str = "") -> list[dict]:
     """Councils and committees inside an office («شورای معاونین بهزیستی استان», «شورای اداری» right before
     «بهزیستی استان کردستان»): meetings of that office, not institutions of their own.  A council with a
     name of its own («شورای شهر تهران», «مجلس شورای اسلامی») stays."""
@@ -358,7 +358,7 @@ def internal_councils(org_rows: list[dict]) -> list[dict]:
         tokens = r["text"].split()
         if _org_kind(tuple(tokens)) != "council" or lex.gazetteer.match(tokens, 0):
             continue
-        info = office_of(tokens)
+        info = office_of(tokens, province)
         if (info.parent and not info.level and office_of(info.parent.split()).level) or (r["sentence_id"], r["tok_end"]) in starts:
             out.append(r)
     return out

@@ -185,6 +185,15 @@ def lexicons() -> Lexicons:
         entries.append(entry)
         for form in [entry.canonical, *entry.aliases]:
             gazetteer.add(_tok(form), entry)
+        # the words an office's name shares with its body, without head and place («تعاون، کار و رفاه
+        # اجتماعی» of «اداره کل تعاون، کار و رفاه اجتماعی استان {province}»): a name reading on past its
+        # commas and «و» must know them
+        for template in (entry.province_office, entry.county_office):
+            words = [w for w in _tok(template.replace("{province}", "").replace("{county}", "")) if w not in ("استان", "شهرستان")]
+            m = org_heads.match(list(words), 0)
+            body = tuple(words[m[0] :] if m else words)
+            if len(body) > 1 and body not in gazetteer:
+                gazetteer.add(body, entry)
         if entry.core:
             cores[entry.core] = entry
 

@@ -792,7 +792,9 @@ class Article:
             for k in [k for k in forms if k.startswith("alias")] if kind == "alias" else [kind] if kind in forms else []:
                 if k in ("anaphor", "bare") and not mentioned:
                     continue
-                if k == "bare" and org.body in self.ambiguous_bodies:
+                if (k == "bare" or k.startswith("alias")) and org.body in self.ambiguous_bodies:
+                    # with two offices of a body in the article, a short name («بنیاد شهید») would refer
+                    # to the one the article is about (the contract's elliptic forms): not written
                     continue
                 if weight > 0:
                     available.append((k, weight))
@@ -823,6 +825,7 @@ class Article:
             phrase = f"{head} مردم {office.county} در {self.org(org)}"
         elif kind == "minister":
             phrase = f"{head} {org.name.removeprefix('وزارت ')}"
+            self.implied[org.id] = org.name  # «وزیر کشور» → «وزارت کشور»
         elif org.level == "national":
             phrase = f"{head} {self.org(org, {'full': 3, 'alias': 2, 'bare': 1})}"
         elif kind == "governor_deputy":

@@ -46,8 +46,13 @@ def _key(token: str) -> str:
     return token.replace("\u200c", "")
 
 
+def _words(text: str) -> list[str]:
+    """A name's words without commas: «وزارت تعاون، کار و رفاه اجتماعی» and its tokens compare alike."""
+    return [w for w in text.replace("،", " ، ").replace(",", " , ").split() if w not in _COMMA]
+
+
 def _template_tokens(template: str) -> list[str]:
-    return template.split()
+    return _words(template)
 
 
 @lru_cache(maxsize=1)
@@ -69,13 +74,13 @@ def _body_table() -> PhraseTable:
                 fixed.append(tuple(words[m[0] :]))
                 heads.append(tuple(_key(w) for w in words[: m[0]]))
             if entry.core:
-                core = tuple(entry.core.split())
+                core = tuple(_words(entry.core))
                 for k in range(len(words) - len(core) + 1):
                     if tuple(words[k : k + len(core)]) == core:
                         heads.append(tuple(_key(w) for w in words[:k]))
-        phrases = [tuple(entry.canonical.split()), *(tuple(a.split()) for a in entry.aliases), *fixed]
+        phrases = [tuple(_words(entry.canonical)), *(tuple(_words(a)) for a in entry.aliases), *fixed]
         if entry.core:
-            phrases.append(tuple(entry.core.split()))
+            phrases.append(tuple(_words(entry.core)))
         for phrase in phrases:
             phrase = tuple(_key(t) for t in phrase)
             if phrase and phrase not in table:
@@ -119,13 +124,15 @@ def office_of(tokens: list[str] | tuple[str, ...], province_hint: str = "") -> O
 
     ``province_hint`` (the document's province) stands for a bare «استان» at the end of the name.
     """
-    tokens = [t for t in tokens if t not in _COMMA]
+    # a mention's text may carry its commas attached («تعاون، کار»): tokens as the segmenter makes them
+    raw = " ".join(tokens).replace("،", " ، ").replace(",", " , ").split()
+    tokens = [t for t in raw if t not in _COMMA]
     text = " ".join(tokens)
     if not tokens:
         return OrgInfo(text)
     lex = lexicons()
-    whole = lex.gazetteer.match(tokens, 0)
-    if whole and whole[0] == len(tokens):
+    whole = lex.gazetteer.match(raw, 0)
+    if whole and whole[0] == len(raw):
         entry = whole[1]
         return OrgInfo(entry.canonical, NATIONAL)
     table = _body_table()
@@ -177,3 +184,13 @@ def office_of(tokens: list[str] | tuple[str, ...], province_hint: str = "") -> O
     if head_ok and not after and (place_start is None or place_start >= start + n) and name:
         return OrgInfo(name, level, province, county, parent_of(entry, level, province))
     return OrgInfo(text, "", province, county, name or entry.canonical)
+
+
+def national_body(info: OrgInfo) -> str:
+    """The national body an office belongs to, following parents («اداره بهزیستی شهرستان دزفول» →
+    «سازمان بهزیستی کشور»); "" for other organizations."""
+    seen: set[str] = set()
+    while info.level in (PROVINCE, COUNTY) and info.parent and info.parent not in seen:
+        seen.add(info.parent)
+        info = office_of(_words(info.parent))
+    return info.name if info.level == NATIONAL else ""

@@ -518,7 +518,14 @@ class SentenceRules:
         # 1. gazetteer names and venues first: nothing inside them is a person or a title
         for i in range(self.n):
             if self.free(i) and self.lex.gazetteer.match(self.t, i):
-                self.parse_org(i)
+                # an office's head before the body's name belongs to the name («اداره کل» + «تعاون، کار ...»)
+                for h in (2, 1):
+                    j = i - h
+                    if j >= 0 and self.free(j) and self.head_len(j) == (h, "office"):
+                        self.parse_org(j)
+                        break
+                if self.free(i):
+                    self.parse_org(i)
         self.venues()
         # 2. titles with their portfolio and the organization they govern
         titles: list[Span] = []

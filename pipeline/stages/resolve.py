@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.core import LOC, ORG, PERSON, TITLE, Affiliation, Entity, as_rows, columns
-from pipeline.domain.orgs import OrgInfo, office_of
+from pipeline.domain.orgs import OrgInfo, national_body, office_of
 from pipeline.domain.people import Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
@@ -126,6 +126,9 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
             if short and len(long) > len(short) and short[0] == long[0] and _subsequence(short, long):
                 _, p_short = place_of(cluster.tokens, province)
                 _, p_long = place_of(big.tokens, province)
+                o_short, o_long = office_of(cluster.tokens, province), office_of(big.tokens, province)
+                if o_short.level and o_long.level and o_short.name != o_long.name:
+                    continue  # «بنیاد شهید و امور ایثارگران» is not its provincial office
                 if not p_short or p_short == p_long:
                     target = big
                     break
@@ -176,7 +179,27 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
         else:
             explicit, _ = place_of(tuple(c.name.split()), province)
         c.key = match_key(" ".join(explicit))
-    return merged
+    return _short_names_to_office(merged)
+
+
+def _short_names_to_office(clusters: list[Cluster]) -> list[Cluster]:
+    """In an article about one office of a body, the body's short names («ستاد فرمان امام (ره)»,
+    «کمیته امداد») are elliptic: they refer to that office, as «بهزیستی» does (the contract's rule).  The
+    body's full canonical name, or a name saying «کشور», keeps the national body."""
+    offices = [c for c in clusters if c.info is not None and c.info.level in ("province", "county")]
+    out = []
+    for c in clusters:
+        info = c.info
+        if info is not None and info.level == "national" and all(
+            match_key(f) != match_key(info.name) and "کشور" not in f.split() for f in c.forms
+        ):
+            same_body = [o for o in offices if national_body(o.info) == info.name]
+            if len(same_body) == 1:
+                same_body[0].forms += c.forms
+                same_body[0].members += c.members
+                continue
+        out.append(c)
+    return out
 
 
 def _org_kind(tokens: tuple[str, ...]) -> str:

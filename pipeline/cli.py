@@ -278,9 +278,10 @@ def train_ner_command(
     eval_interval: int = typer.Option(500),
     batch_size: int = typer.Option(32, help="Training batch size."),
     seed: int = typer.Option(1234),
+    max_pretrain_words: int = typer.Option(0, help="After training, keep this many pretrain words (0: all) to keep the model small."),
 ):
     """Train a stanza NER model offline (see models/README.md)."""
-    from pipeline.training import train_ner
+    from pipeline.training import cap_pretrain, train_ner
 
     _setup_logging(False)
     meta = train_ner(
@@ -288,6 +289,8 @@ def train_ner_command(
         lexicon_size=lexicon_words, word_dim=word_dim, hidden_dim=hidden_dim, char_hidden_dim=char_hidden_dim,
         max_steps=max_steps, eval_interval=eval_interval, batch_size=batch_size, seed=seed,
     )
+    if max_pretrain_words:
+        meta["pretrain_words"] = cap_pretrain(out, max_pretrain_words)
     console.print(meta)
 
 

@@ -170,12 +170,51 @@ def build_pretrain(vectors_txt: Path, pt_path: Path) -> None:
     import torch
     from stanza.models.common.pretrain import Pretrain
 
+    # stanza loads an existing .pt in preference to the text: a re-run must not reuse old vectors
+    Path(pt_path).unlink(missing_ok=True)
     pretrain = Pretrain(str(pt_path), str(vectors_txt), save_to_file=False)
     pretrain.load()
     emb = pretrain._emb
     if isinstance(emb, np.ndarray):  # stanza's loader keeps numpy; the saved file must hold a tensor
         pretrain._emb = torch.from_numpy(emb)
     pretrain.save(str(pt_path))
+
+
+def cap_pretrain(model_dir: Path, max_words: int) -> int:
+    """Keep the first ``max_words`` words of a model's pretrain (the most frequent first, lexicon words
+    last), so that a shipped model stays small; rows keep their indexes, so the tagger is unchanged for
+    the words kept and sees the dropped ones as unknown.  Returns the number of words kept."""
+    import torch
+    from stanza.models.common.pretrain import Pretrain
+    from stanza.models.common.vocab import VOCAB_PREFIX
+
+    model_dir = Path(model_dir)
+    meta_path = model_dir / "peyvand.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    pt_path = model_dir / meta["pretrain"]
+    pretrain = Pretrain(str(pt_path))
+    emb, vocab = pretrain.emb, pretrain.vocab
+    specials = len(VOCAB_PREFIX)  # <PAD> <UNK> <EMPTY> <ROOT>: rows stanza puts before the words
+    if len(vocab) <= max_words + specials:
+        return len(vocab) - specials
+    kept = vocab._id2unit[: max_words + specials]
+    text = model_dir / "_capped_vectors.txt"
+    with open(text, "w", encoding="utf-8") as handle:
+        handle.write(f"{max_words} {emb.shape[1]}\n")
+        for k, word in enumerate(kept[specials:], start=specials):
+            handle.write(word + " " + " ".join(f"{float(x):.9g}" for x in emb[k]) + "\n")
+    build_pretrain(text, pt_path)
+    text.unlink()
+    # the tagger keeps its own copy of the word vocabulary: cut it alike, indexes unchanged
+    ner_path = model_dir / meta["ner_model"]
+    state = torch.load(ner_path, map_location="cpu", weights_only=False)
+    word = state["vocab"]["word"]
+    word["_id2unit"] = word["_id2unit"][: max_words + specials]
+    word["_unit2id"] = {w: k for k, w in enumerate(word["_id2unit"])}
+    torch.save(state, ner_path)
+    meta["pretrain_words"] = max_words
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    return max_words
 
 
 def write_model_resources(out_dir: Path, meta: dict) -> None:

@@ -26,6 +26,12 @@ from pipeline.ui import progress_iter
 log = logging.getLogger("peyvand")
 
 
+# how Persian surnames end (-ی, -یان, -پور, -زاده, -نژاد, -فر, -وند, -لو, -نیا, -کیا): a lone model
+# PERSON token must look like one, since the contract's person has at least a surname
+_SURNAME_ENDINGS = ("ی", "یان", "پور", "زاده", "نژاد", "فر", "وند", "لو", "نیا", "کیا", "راد", "مند", "دوست")
+_PLURAL_ENDINGS = ("‌ها", "‌های", "ها", "های")
+
+
 def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -> list[Span]:
     """Domain spans plus the model spans the policy admits (see module doc)."""
     lex = rules.lex
@@ -49,10 +55,14 @@ def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -
                 or lex.first_names.match(words, 0)  # a first name alone names nobody («حسین»)
             ):
                 continue
+            if end - start == 1 and words[0] not in lex.surnames and not words[0].endswith(_SURNAME_ENDINGS):
+                continue  # a lone word is a person only as a surname («معاونین» is not one)
             if all(w in lex.common_words for w in words) and not any(
                 lex.first_names.match(words, k) or w in lex.surnames for k, w in enumerate(words)
             ):
                 continue  # ordinary words the model took for a name («عید نوروز»)
+        if label == ORG and end - start == 1 and (words[0] in lex.common_words or words[0].endswith(_PLURAL_ENDINGS)):
+            continue  # «محرومیت‌زدایی‌ها»: a plural noun names no organization
         if label == ORG and words[0] in lex.weak_heads and all(w in lex.common_words for w in words[1:]):
             continue  # «شرکت معلولین»: a weak head needs a rare word, a place or a gazetteer entry
         spans.append(Span(start, end, label, "full" if label == ORG else "", "stanza"))

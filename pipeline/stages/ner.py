@@ -26,10 +26,17 @@ from pipeline.ui import progress_iter
 log = logging.getLogger("peyvand")
 
 
-# how Persian surnames end (-ی, -یان, -پور, -زاده, -نژاد, -فر, -وند, -لو, -نیا, -کیا): a lone model
-# PERSON token must look like one, since the contract's person has at least a surname
-_SURNAME_ENDINGS = ("ی", "یان", "پور", "زاده", "نژاد", "فر", "وند", "لو", "نیا", "کیا", "راد", "مند", "دوست")
 _PLURAL_ENDINGS = ("‌ها", "‌های", "ها", "های")
+_PERSON_PLURALS = ("ین", "ان", "\u200cها", "ها")
+
+
+def _plural_of_common(word: str, lex) -> bool:
+    """«معاونین» (معاون + ین), «مدیران», «کارشناسان»: a plural whose stem is a title or a common word."""
+    for suffix in _PERSON_PLURALS:
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 2 and (lex.titles.match([stem], 0) or stem in lex.common_words):
+            return True
+    return False
 
 
 def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -> list[Span]:
@@ -55,8 +62,8 @@ def merge_spans(rules: SentenceRules, model_spans: list[tuple[int, int, str]]) -
                 or lex.first_names.match(words, 0)  # a first name alone names nobody («حسین»)
             ):
                 continue
-            if end - start == 1 and words[0] not in lex.surnames and not words[0].endswith(_SURNAME_ENDINGS):
-                continue  # a lone word is a person only as a surname («معاونین» is not one)
+            if end - start == 1 and _plural_of_common(words[0], lex):
+                continue  # «معاونین», «مدیران»: the plural of a title or an everyday noun is nobody
             if all(w in lex.common_words for w in words) and not any(
                 lex.first_names.match(words, k) or w in lex.surnames for k, w in enumerate(words)
             ):

@@ -78,3 +78,24 @@ def test_training_is_reproducible(tmp_path):
         assert torch.equal(weights[0][key], weights[1][key]), key
     scores = [evaluate_iob(iob, NerTagger(project_spec(r)))["micro"]["f1"] for r in runs]
     assert scores[0] == scores[1]
+
+
+def test_the_shipped_default_model(tmp_path):
+    """models/default loads offline with explicit paths and is what the ner stage uses unless told otherwise."""
+    from pipeline.settings import Settings, default_model_dir
+    from pipeline.model import find_model
+
+    spec = find_model(Settings())
+    assert spec is not None and spec.pipeline_kwargs["ner_model_path"].startswith(str(default_model_dir()))
+    assert spec.pipeline_kwargs["download_method"] is None and spec.pipeline_kwargs["ner_pretrain_path"]
+    total = sum(p.stat().st_size for p in default_model_dir().parent.rglob("*") if p.is_file())
+    assert total <= 50 * 1024 * 1024
+    tagged = NerTagger(spec).tag([["محمد", "رضایی", "دیروز", "در", "شیراز", "با", "وزیر", "کشور", "دیدار", "کرد", "."]])
+    assert (0, 2, "PERSON") in tagged[0] and (4, 5, "LOC") in tagged[0]
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("محمد رضایی دیروز در شیراز با خبرنگاران گفتگو کرد.", encoding="utf-8")
+    result = invoke("run", corpus, "-o", tmp_path / "out", "-q")
+    assert result.exit_code == 0, result.output
+    mentions = pd.read_csv(tmp_path / "out" / "mentions.csv", dtype=str, keep_default_na=False)
+    assert any("stanza" in s for s in mentions["source"]), mentions

@@ -11,7 +11,8 @@ What hazm's Normalizer does not do and we add here:
   or at a word edge dropped;
 - spelling variants that carry «ئ» or a joined title (هیئت→هیات, رییس→رئیس, «مدیر کل»→«مدیرکل») from
   ``data/spelling.tsv``;
-- «(ره)»-style marks always spaced from the preceding word: «امام(ره)» → «امام (ره)».
+- «(ره)»-style marks always spaced from the preceding word: «امام(ره)» → «امام (ره)»;
+- the compound suffixes «نژاد», «پور», «زاده» joined to their word when written spaced («خسروی نژاد»).
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 _ADDRESS = re.compile(r"(?:https?://|www\.)[^\s<>«»\"]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _PLACEHOLDER = re.compile(r"QQADDRESS([a-j]+)QQ")
 _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
+# compound suffixes written spaced when the site lost the ZWNJ: «خسروی نژاد» → «خسروی‌نژاد», «حسن پور»,
+# «رضا زاده»: joined they are one word (surnames mostly), as the standard spelling has them
+_SPACED_SUFFIX = re.compile(r"(?<=[\u0600-\u06ff]) (نژاد|پور|زاده)(?![\w\u200c])")
 
 
 @lru_cache(maxsize=1)
@@ -111,6 +115,7 @@ def _normalize_line(line: str) -> str:
     line = _SPACES.sub(" ", _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, line)))
     pattern, pairs = _spelling()
     line = pattern.sub(lambda m: pairs[m.group(1)], line)
+    line = _SPACED_SUFFIX.sub(ZWNJ + r"\1", line)
     line = _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, line))
     return _SPACES.sub(" ", line).strip()
 

@@ -59,3 +59,9 @@ def test_addresses_survive_normalization():
     out = normalize(text)
     for address in ("www.behzisti-fars.ir", "info@behzisti.ir", "http://asrtoos.ir/?p=1666"):
         assert address in out
+
+
+def test_spaced_compound_suffixes_are_joined():
+    assert normalize("آدم خسروی نژاد گفت") == "آدم خسروی‌نژاد گفت"
+    assert normalize("حسن پور، مدیرکل") == "حسن‌پور، مدیرکل"
+    assert normalize("نژاد پرستی") == "نژاد پرستی"  # a word of its own at the start stays

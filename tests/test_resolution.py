@@ -175,3 +175,13 @@ def test_pipeline_links_across_documents_and_obeys_aliases(small_corpus, tmp_pat
     mentions = pd.read_csv(out / "mentions.csv", dtype=str, keep_default_na=False)
     persons = mentions[mentions["label"] == "PERSON"]
     assert set(persons[persons["doc_id"] == "a1"]["entity_id"]) != set(persons[persons["doc_id"] == "a2"]["entity_id"])
+
+
+def test_a_national_post_is_not_tied_to_the_province_of_the_article():
+    head = ("رئیس", "org|کمیتهامدادامامخمینی")
+    profiles = [
+        Profile("زکریا انصاری@d1", "d1", "زکریا انصاری", "زکریا", "انصاری", frozenset({(head[0], "", head[1])}), "فارس", "2023-01-01", frozenset(), True),
+        Profile("انصاری@d2", "d2", "انصاری", "", "انصاری", frozenset({(head[0], "", head[1])}), "کرمان", "2023-02-01", frozenset(), True),
+    ]
+    cluster, _ = link_persons(profiles)
+    assert cluster[0] == cluster[1]

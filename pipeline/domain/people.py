@@ -49,6 +49,8 @@ class Profile:
     province: str = ""
     date: str = ""  # ISO date of the document, or ""
     context: frozenset = frozenset()  # keys of the organizations and full-named persons in the document
+    # holds a post in a national body here: the article's province says where he went, not who he is
+    national: bool = False
 
     @property
     def full_key(self) -> str:
@@ -78,7 +80,7 @@ class Unit:
             if org:
                 self.posts.add((role, org))
                 self.orgs.add(org)
-        if p.province:
+        if p.province and not p.national:
             self.provinces.add(p.province)
         if p.date:
             self.dates.append(p.date)

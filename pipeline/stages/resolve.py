@@ -390,13 +390,16 @@ def internal_councils(org_rows: list[dict], province: str = "") -> list[dict]:
 def person_profiles(doc: DocResolution) -> list[Profile]:
     """The cross-document evidence of each person of a document (see pipeline/domain/people.py)."""
     posts: dict[int, set] = defaultdict(set)
+    national: set[int] = set()
     for _sid, p, t, o in doc.affiliations:
         c = doc.person_of_row.get(id(p))
         if c is None:
             continue
         role, portfolio = parse_title(t["text"])
-        org_key = doc.org_of_row[id(o)].key if o is not None and id(o) in doc.org_of_row else ""
-        posts[id(c)].add((match_key(role), match_key(portfolio), org_key))
+        org = doc.org_of_row.get(id(o)) if o is not None else None
+        posts[id(c)].add((match_key(role), match_key(portfolio), org.key if org else ""))
+        if org is not None and org.info is not None and org.info.level == "national":
+            national.add(id(c))
     org_context = {"org|" + c.key for c in doc.org_of_row.values()}
     full_names = {id(c): "per|" + match_key(" ".join(c.tokens)) for c in doc.person_clusters if len(c.tokens) >= 2}
     out = []
@@ -406,7 +409,7 @@ def person_profiles(doc: DocResolution) -> list[Profile]:
         out.append(
             Profile(
                 f"{c.name}@{doc.doc_id}", doc.doc_id, c.name, first, match_key(c.tokens[-1]),
-                frozenset(posts.get(id(c), ())), doc.province, doc.date, frozenset(context),
+                frozenset(posts.get(id(c), ())), doc.province, doc.date, frozenset(context), id(c) in national,
             )
         )
     return out

@@ -175,6 +175,10 @@ def test_pipeline_links_across_documents_and_obeys_aliases(small_corpus, tmp_pat
     mentions = pd.read_csv(out / "mentions.csv", dtype=str, keep_default_na=False)
     persons = mentions[mentions["label"] == "PERSON"]
     assert set(persons[persons["doc_id"] == "a1"]["entity_id"]) != set(persons[persons["doc_id"] == "a2"]["entity_id"])
+    assert "aliases file changed" not in invoke("status", "-o", out).output
+    aliases.write_text("# changed my mind\n", encoding="utf-8")
+    status = invoke("status", "-o", out).output
+    assert "aliases file changed" in status
 
 
 def test_a_national_post_is_not_tied_to_the_province_of_the_article():

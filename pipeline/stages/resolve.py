@@ -464,6 +464,16 @@ class ResolveStage(Stage):
             state["settings"]["aliases_digest"] = digest(path.read_bytes()) if path.exists() else "missing"
         return state
 
+    def stale_reasons(self, ctx: Context, check_settings: bool = False) -> list[str]:
+        reasons = super().stale_reasons(ctx, check_settings)
+        recorded = ctx.work.manifest().get(self.name, {}).get("settings", {})
+        if recorded.get("aliases"):  # the aliases file it ran with was edited since
+            path = Path(recorded["aliases"])
+            now = digest(path.read_bytes()) if path.exists() else "missing"
+            if now != recorded.get("aliases_digest"):
+                reasons.append("aliases file changed")
+        return reasons
+
     def _aliases(self, ctx: Context) -> list:
         if not ctx.settings.aliases:
             return []

@@ -63,10 +63,10 @@ class WorkDir:
         return self.table_path(name).exists()
 
     def write(self, name: str, frame: pd.DataFrame) -> None:
-        atomic_write_with(self.table_path(name), lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write_with(self.table_path(name), lambda tmp: write_parquet(frame, tmp))
 
     def read(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.table_path(name))
+        return read_parquet(self.table_path(name))
 
     def fingerprint(self, name: str) -> str:
         path = self.table_path(name)
@@ -109,6 +109,22 @@ class WorkDir:
 
 
 # ----- chunk parts: the unit of resumption ------------------------------------------------------
+# Arrow's thread pools can abort the interpreter at exit ("terminate called without an active
+# exception", apache/arrow#34314) after a stage has written everything; our tables are small per call,
+# so they are read and written on the calling thread and no pool is started.
+def read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, use_threads=False, pre_buffer=False).to_pandas(use_threads=False)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False, nthreads=1), path)
+
+
 def digest(*items) -> str:
     h = hashlib.sha256()
     for item in items:
@@ -135,7 +151,7 @@ class Parts:
         if not folder.is_dir():
             return None
         try:
-            return {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
+            return {p.stem: read_parquet(p) for p in folder.glob("*.parquet")}
         except Exception:  # a damaged part is recomputed
             return None
 
@@ -144,7 +160,7 @@ class Parts:
         tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{key}."))
         try:
             for name, frame in tables.items():
-                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+                write_parquet(frame, tmp / f"{name}.parquet")
             os.replace(tmp, self.root / key)
         except OSError:
             if (self.root / key).is_dir():  # another run saved the same part first

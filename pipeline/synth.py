@@ -89,12 +89,6 @@ def date_text(rng: random.Random, day: int) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Vocabularies
 
-# Surnames of the persons in the shared seed articles: the synthetic world must not reproduce them, so no
-# lexicon or model fitted on synthetic text is helped on the seeds by having seen their names.
-SEED_SURNAMES = {
-    "امانی", "حیدری", "حسامی", "فدوی", "شجردی", "شرافتی", "شرفی", "کریمیان", "نورمحمدی", "عبودتیان",
-    "الهیان", "قادری", "حسینی", "اختری", "شوشتری", "سنجری",
-}
 # Surnames of national political figures: an invented welfare official should not bear them, and «خمینی»
 # would also collide with «کمیته امداد امام خمینی (ره)».
 RESERVED_SURNAMES = {"خمینی", "خامنه‌ای", "رئیسی", "روحانی", "لاریجانی"}
@@ -296,7 +290,7 @@ def first_names() -> tuple[list[str], list[str]]:
 
 def surname_pools(male_names: list[str], counties: list[str]) -> tuple[list[str], list[str]]:
     """(common surnames of the lexicon, composed surnames): «حسن‌پور», «جعفری‌نژاد», «دزفولی» ..."""
-    banned = SEED_SURNAMES | RESERVED_SURNAMES
+    banned = RESERVED_SURNAMES
     common = [s for s in read_lines("surnames.txt") if s not in banned]
     composed: list[str] = []
     # simple first names only: compounds («محمدرضا», «حبیب‌الله») rarely make surnames

@@ -30,6 +30,7 @@ QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings
 StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
 ExcelOpt = typer.Option(False, "--excel-safe", help="Prefix CSV cells starting with = + - @ with an apostrophe.")
 ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per chunk (the unit of caching and resuming).")
+WorkersOpt = typer.Option(1, "--workers", help="Processes for ingest and ner (each loads the model once).")
 WindowOpt = typer.Option("sentence", "--window", help="Co-occurrence window: sentence, paragraph or document.")
 WeightOpt = typer.Option("count", "--weight", help="Edge weight: count, association (van Eck & Waltman) or pmi.")
 MinWeightOpt = typer.Option(None, "--min-weight", help="Drop edges lighter than this.")
@@ -106,18 +107,18 @@ def _print_errors(ctx: Context, limit: int = 10) -> None:
 
 
 @app.command()
-def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, max_article_chars: int = MaxCharsOpt, max_sentence_tokens: int = MaxTokensOpt, quiet: bool = QuietOpt):
+def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, max_article_chars: int = MaxCharsOpt, max_sentence_tokens: int = MaxTokensOpt, workers: int = WorkersOpt, quiet: bool = QuietOpt):
     """Read, clean and normalize articles; split sentences; take title, date and agency."""
-    ctx = _context(output, quiet, input=input, strict=strict, chunk_size=chunk_size, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens)
+    ctx = _context(output, quiet, input=input, strict=strict, chunk_size=chunk_size, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens, workers=workers)
     _run_stages(ctx, ["ingest"])
 
 
 @app.command()
-def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, no_rules: bool = NoRulesOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), quiet: bool = QuietOpt):
+def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, no_rules: bool = NoRulesOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), workers: int = WorkersOpt, quiet: bool = QuietOpt):
     """Find persons, organizations, titles and places (model + domain layer)."""
     if no_model and no_rules:
         raise typer.BadParameter("--no-model and --no-rules leave nothing to find entities")
-    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, use_rules=not no_rules, stanza_resources=stanza_resources, ner_batch_size=batch_size)
+    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, use_rules=not no_rules, stanza_resources=stanza_resources, ner_batch_size=batch_size, workers=workers)
     _run_stages(ctx, ["ner"])
 
 
@@ -159,6 +160,7 @@ def run(
     strict: bool = StrictOpt,
     excel_safe: bool = ExcelOpt,
     chunk_size: int = ChunkOpt,
+    workers: int = WorkersOpt,
     max_article_chars: int = MaxCharsOpt,
     max_sentence_tokens: int = MaxTokensOpt,
     aliases: Optional[Path] = AliasesOpt,
@@ -170,7 +172,7 @@ def run(
         output, quiet, input=input, model_dir=model, use_model=not no_model, use_rules=not no_rules,
         stanza_resources=stanza_resources, aliases=aliases, person_link_threshold=link_threshold,
         window=window, weight=weight, min_weight=min_weight, types=types, backbone_alpha=backbone,
-        strict=strict, excel_safe=excel_safe, chunk_size=chunk_size,
+        strict=strict, excel_safe=excel_safe, chunk_size=chunk_size, workers=workers,
         max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
     )
     _run_stages(ctx, ["ingest", "ner", "resolve", "graph"], staged=True)

@@ -138,3 +138,21 @@ def test_affiliation_patterns_on_unseen_sentences(tmp_path):
     assert ("محمدهادی ایمانیه", "استاندار", "استانداری فارس") in got
     # the headline speaker: the lead's title belongs to the person named next
     assert ("حمید کاظمی", "مدیرکل", "ستاد اجرایی فرمان امام (ره) استان یزد") in got
+
+
+def test_workers_give_the_same_outputs(tmp_path):
+    """--workers 2 runs ingest and ner chunks in two processes (the model loaded once in each): same tables."""
+    import pandas as pd
+
+    frames = {}
+    for n in (1, 2):
+        out = tmp_path / f"w{n}"
+        for args in (("ingest", SEEDS, "--chunk-size", "2"), ("ner", "--batch-size", "4")):
+            result = invoke(*args, "-o", out, "--workers", n, "-q")
+            assert result.exit_code == 0, result.output
+        work = out / "_work"
+        frames[n] = {name: pd.read_parquet(work / f"{name}.parquet") for name in ("documents", "sentences", "mentions")}
+        assert len(list((work / "parts" / "ner").glob("*"))) > 1  # several chunks, so the pool was used
+    for name in ("documents", "sentences", "mentions"):
+        pd.testing.assert_frame_equal(frames[1][name], frames[2][name])
+    assert (frames[2]["mentions"]["source"].str.contains("stanza")).any()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 
 import pandas as pd
 
@@ -23,6 +24,7 @@ from pipeline.normalize import normalize
 from pipeline.segment import split_sentences, tokenize
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
+from pipeline.workers import map_ordered
 
 log = logging.getLogger("peyvand")
 
@@ -230,21 +232,23 @@ class IngestStage(Stage):
         if not articles:
             raise StageError(f"no articles in {settings.input} (expected .txt files, or a .jsonl / .csv with id and text)")
         used = {k: str(v) for k, v in settings.describe().items() if k in self.settings_used and k != "input"}
-        parts, keys, reused = Parts(ctx.work, self.name), set(), 0
+        parts = Parts(ctx.work, self.name)
         tables: dict[str, list[pd.DataFrame]] = {"documents": [], "sentences": [], "errors": []}
         size = max(1, settings.chunk_size)
         chunks = [articles[i : i + size] for i in range(0, len(articles), size)]
-        for chunk in progress_iter(chunks, "ingest", ctx.progress):
-            key = _chunk_key(self.version(), used, chunk)
-            keys.add(key)
-            part = parts.load(key)
-            if part is None:
-                part = ingest_chunk(chunk, settings)
-                parts.save(key, part)
-            else:
-                reused += 1
+        chunk_keys = [_chunk_key(self.version(), used, chunk) for chunk in chunks]
+        keys = set(chunk_keys)
+        done = {key: part for key in keys if (part := parts.load(key)) is not None}
+        reused = len(done)
+        missing = [(key, chunk) for key, chunk in zip(chunk_keys, chunks) if key not in done]
+        # uncached chunks, in N processes with --workers N; each part is saved as it arrives (resume)
+        results = map_ordered(partial(ingest_chunk, settings=settings), [c for _k, c in missing], settings.workers)
+        for (key, _chunk), part in zip(missing, progress_iter(results, "ingest", ctx.progress, total=len(missing))):
+            parts.save(key, part)
+            done[key] = part
+        for key in chunk_keys:
             for name in tables:
-                tables[name].append(part[name])
+                tables[name].append(done[key][name])
         parts.keep_only(keys)
         documents = pd.concat(tables["documents"], ignore_index=True)
         ctx.work.write("documents", documents)

@@ -22,6 +22,7 @@ from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
+from pipeline.workers import map_ordered, worker_state
 
 log = logging.getLogger("peyvand")
 
@@ -160,23 +161,27 @@ class NerStage(Stage):
                 by_doc[row.doc_id].append(
                     Sentence(row.doc_id, int(row.sentence_id), int(row.start), int(row.end), list(row.tokens), [int(x) for x in row.token_starts])
                 )
-        tagger = None  # loaded on the first chunk that is not in the cache
-        parts, keys, reused = Parts(ctx.work, self.name), set(), 0
-        frames, error_frames = [], []
+        parts = Parts(ctx.work, self.name)
         groups = _document_groups(ok_ids, by_doc, max(1, ctx.settings.ner_batch_size) * 4)
-        for group in progress_iter(groups, "ner", ctx.progress):
-            key = digest(self.version(), model_id, ctx.settings.use_rules, [(d, digest(texts[d].encode("utf-8", "surrogatepass"))) for d in group])
-            keys.add(key)
-            part = parts.load(key)
-            if part is None:
-                if spec is not None and tagger is None:
-                    tagger = NerTagger(spec)
-                part = self.tag_group(group, by_doc, texts, tagger, ctx.settings.use_rules)
-                parts.save(key, part)
-            else:
-                reused += 1
-            frames.append(part["mentions"])
-            error_frames.append(part["errors"])
+        group_keys = [
+            digest(self.version(), model_id, ctx.settings.use_rules, [(d, digest(texts[d].encode("utf-8", "surrogatepass"))) for d in group])
+            for group in groups
+        ]
+        keys = set(group_keys)
+        done = {key: part for key in keys if (part := parts.load(key)) is not None}
+        reused = len(done)
+        missing = [(key, group) for key, group in zip(group_keys, groups) if key not in done]
+        jobs = [
+            (group, {d: by_doc[d] for d in group}, {d: texts[d] for d in group}, ctx.settings.use_rules)
+            for _key, group in missing
+        ]
+        # the model is loaded only when a chunk is not cached, once per process (--workers N)
+        results = map_ordered(tag_chunk, jobs, ctx.settings.workers, initializer=load_tagger, initargs=(spec,))
+        for (key, _group), part in zip(missing, progress_iter(results, "ner", ctx.progress, total=len(missing))):
+            parts.save(key, part)
+            done[key] = part
+        frames = [done[key]["mentions"] for key in group_keys]
+        error_frames = [done[key]["errors"] for key in group_keys]
         parts.keep_only(keys)
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns(Mention))
         ctx.work.write("mentions", frame)
@@ -188,33 +193,50 @@ class NerStage(Stage):
             "reused": reused, **{k: int(v) for k, v in counts.items()},
         }
 
-    def tag_group(self, group: list[str], by_doc: dict, texts: dict, tagger, use_rules: bool = True) -> dict[str, pd.DataFrame]:
-        model_out: dict[str, list] = {}
-        if tagger is not None:
-            flat = [s.tokens for d in group for s in by_doc[d]]
-            try:
-                tagged = tagger.tag(flat)
-            except Exception as exc:  # a model failure on one batch: the rules still run for it
-                log.warning("model failed on a batch (%r); using the domain layer for it", exc)
-                tagged = None
-            if tagged is not None:
-                pos = 0
-                for d in group:
-                    model_out[d] = tagged[pos : pos + len(by_doc[d])]
-                    pos += len(by_doc[d])
-        mentions: list[Mention] = []
-        errors = []
-        for doc_id in group:
-            try:
-                found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id), use_rules)
-                text = texts[doc_id]
-                for m in found:
-                    m.text = text[m.start : m.end]
-                mentions.extend(found)
-            except Exception as exc:  # one bad article never stops the run
-                log.warning("%s: ner failed: %r", doc_id, exc)
-                errors.append({"doc_id": doc_id, "stage": self.name, "error": f"ner failed: {exc!r}"})
-        return {
-            "mentions": pd.DataFrame(as_rows(mentions), columns=columns(Mention)),
-            "errors": pd.DataFrame(errors, columns=["doc_id", "stage", "error"]),
-        }
+
+def load_tagger(spec) -> None:
+    """Worker initializer: the model, once per process (None: the domain layer alone).  A failure is kept
+    and raised by the first chunk: a pool would otherwise restart a failing initializer forever."""
+    state = worker_state()
+    try:
+        state["tagger"] = NerTagger(spec) if spec is not None else None
+    except Exception as exc:
+        state["tagger"], state["error"] = None, exc
+
+
+def tag_chunk(job: tuple) -> dict[str, pd.DataFrame]:
+    """Mentions of one chunk of documents: model batch over all its sentences, then the domain layer."""
+    group, by_doc, texts, use_rules = job
+    state = worker_state()
+    if state.get("error") is not None:
+        raise RuntimeError(f"the NER model could not be loaded: {state['error']!r}")
+    tagger = state.get("tagger")
+    model_out: dict[str, list] = {}
+    if tagger is not None:
+        flat = [s.tokens for d in group for s in by_doc[d]]
+        try:
+            tagged = tagger.tag(flat)
+        except Exception as exc:  # a model failure on one batch: the rules still run for it
+            log.warning("model failed on a batch (%r); using the domain layer for it", exc)
+            tagged = None
+        if tagged is not None:
+            pos = 0
+            for d in group:
+                model_out[d] = tagged[pos : pos + len(by_doc[d])]
+                pos += len(by_doc[d])
+    mentions: list[Mention] = []
+    errors = []
+    for doc_id in group:
+        try:
+            found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id), use_rules)
+            text = texts[doc_id]
+            for m in found:
+                m.text = text[m.start : m.end]
+            mentions.extend(found)
+        except Exception as exc:  # one bad article never stops the run
+            log.warning("%s: ner failed: %r", doc_id, exc)
+            errors.append({"doc_id": doc_id, "stage": "ner", "error": f"ner failed: {exc!r}"})
+    return {
+        "mentions": pd.DataFrame(as_rows(mentions), columns=columns(Mention)),
+        "errors": pd.DataFrame(errors, columns=["doc_id", "stage", "error"]),
+    }

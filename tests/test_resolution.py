@@ -189,3 +189,30 @@ def test_a_national_post_is_not_tied_to_the_province_of_the_article():
     ]
     cluster, _ = link_persons(profiles)
     assert cluster[0] == cluster[1]
+
+
+def _affiliations_of(sentence: str):
+    from pipeline.domain.rules import SentenceRules
+    from pipeline.segment import word_tokenizer
+    from pipeline.stages.resolve import find_affiliations
+
+    tokens = word_tokenizer().tokenize(normalize(sentence))
+    rules = SentenceRules(tokens)
+    rules.run()
+    mentions = [
+        {"label": s.label, "tok_start": s.start, "tok_end": s.end, "text": " ".join(tokens[s.start : s.end]), "kind": s.kind}
+        for s in rules.spans
+    ]
+    found, _loose = find_affiliations(tokens, mentions)
+    return [(p["text"], t["text"], o["text"] if o else None) for p, t, o in found]
+
+
+def test_a_member_of_parliament_and_his_house():
+    assert _affiliations_of("نماینده مردم آمل و بابل در مجلس شورای اسلامی، شهاب محمدی از این مرکز بازدید کرد") == [
+        ("شهاب محمدی", "نماینده", "مجلس شورای اسلامی")
+    ]
+
+
+def test_a_name_after_title_and_office_even_with_a_first_name_that_is_a_word():
+    found = _affiliations_of("مدیرکل تامین اجتماعی استان، سید صالح باقرزاده بیان کرد")
+    assert found == [("سید صالح باقرزاده", "مدیرکل", "تامین اجتماعی استان")]

@@ -451,9 +451,15 @@ class SentenceRules:
                 j += 1
             if j < self.n and self.t[j] in ("،", ","):
                 j += 1
-            if j < self.n and self.free(j) and self.first_name_len(j):
+            k = j  # «سید صالح باقرزاده»: «سید» opens the name
+            while k < self.n and self.t[k] in self.lex.name_parts:
+                k += 1
+            # right after a title a first name that is also a word («صالح», «امید») is a name, if a
+            # surname follows it
+            f = self.first_name_len(k, allow_ambiguous=True) if k < self.n else 0
+            if f and self.free(j, k + f):
                 end = self.name_right(j)
-                if end > j + self.first_name_len(j):
+                if end > k + f:
                     self.claim(j, end, PERSON)
 
     def persons_from_first_names(self) -> None:

@@ -273,10 +273,21 @@ def find_affiliations(sentence_tokens: list[str], mentions: list[dict]) -> tuple
     titles = sorted((m for m in mentions if m["label"] == TITLE), key=lambda m: m["tok_start"])
     t = sentence_tokens
 
+    places = {k for m in mentions if m["label"] == LOC for k in range(m["tok_start"], m["tok_end"])}
+
     def org_after(pos: int):
         while pos < len(t) and t[pos] in _SKIP_BETWEEN:
             pos += 1
         return orgs.get(pos)
+
+    def parliament_after(pos: int):
+        """«نماینده مردم آمل و بابل در مجلس شورای اسلامی»: the places represented, then the house."""
+        if pos >= len(t) or t[pos] != "مردم":
+            return None
+        pos += 1
+        while pos < len(t) and (pos in places or t[pos] in ("و", "،", ",")):
+            pos += 1
+        return orgs.get(pos + 1) if pos < len(t) and t[pos] == "در" else None
 
     # coordinated titles share person and organization
     groups: list[list[dict]] = []
@@ -288,7 +299,7 @@ def find_affiliations(sentence_tokens: list[str], mentions: list[dict]) -> tuple
     found, unattached = [], []
     for group in groups:
         first, last = group[0], group[-1]
-        org = org_after(last["tok_end"])
+        org = org_after(last["tok_end"]) or parliament_after(last["tok_end"])
         person = persons.get(first["tok_start"])
         if person is None and first["tok_start"] >= 1 and t[first["tok_start"] - 1] in _COMMA:
             person = persons.get(first["tok_start"] - 1)
@@ -300,7 +311,7 @@ def find_affiliations(sentence_tokens: list[str], mentions: list[dict]) -> tuple
                 persons_start.get(after + 1) if after < len(t) and t[after] in _COMMA else None
             )
         for title in group:
-            own_org = org_after(title["tok_end"]) or org
+            own_org = org_after(title["tok_end"]) or parliament_after(title["tok_end"]) or org
             if person is not None:
                 found.append((person, title, own_org))
             else:

@@ -295,12 +295,16 @@ def link_persons(
         # 2. surname-only profiles that are one person
         groups: list[Unit] = []
         for one in singles:
-            best, best_score, best_reasons = None, threshold, []
+            best, best_score, best_reasons = None, threshold, []  # the group this surname-only person joins
             for group in groups:
                 s, reasons = score(group, one)
                 if s >= best_score and not blocked(group, one):
                     best, best_score, best_reasons = group, s, reasons
             if best is not None:
+                decisions.append(
+                    Decision(profiles[one.members[0]].ref, one.name, profiles[best.members[0]].ref, best.name, surname,
+                             best_score, "merge", "; ".join(best_reasons))
+                )
                 best.absorb(one)
             else:
                 groups.append(one)

@@ -1,11 +1,13 @@
 """resolve: mentions → entities, and person–title–organization affiliations.
 
-requires: documents, sentences, mentions          provides: resolved_mentions, entities, affiliations
+requires: documents, sentences, mentions     provides: resolved_mentions, entities, affiliations, resolution
 Within a document: a surname alone or a name with an honorific joins the full name; an elliptic org
 («موسسه», «ستاد») joins the document's full name with that head; a headless core («بهزیستی استان»)
 joins the document's organization with that core; a shorter form joins a longer one with the same head
-(«موسسه ایثار» → «موسسه فرهنگی، ورزشی و توانبخشی ایثار»).  Across documents: equal normalized full
-names merge; a surname alone merges only with the same surname, title and organization.
+(«موسسه ایثار» → «موسسه فرهنگی، ورزشی و توانبخشی ایثار»); a known office gets its gazetteer name and
+parent (pipeline/domain/orgs.py).  Across documents: organizations share an id by their canonical name;
+persons are linked on evidence within surname blocks (pipeline/domain/people.py), every decision kept in
+the ``resolution`` table.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Merge policy (as spaCy's entity_ruler beside its statistical ner, with the ruler
 1. domain-layer spans (titles, organizations, venues, persons next to titles/honorifics) stand;
 2. a model span that overlaps no domain span is added (source ``stanza``); one that equals a domain span
    with the same label marks it ``rules+stanza``; model PERSON spans lose leading honorifics and are
-   dropped when they are a title, a pronoun or a frequent word alone;
+   dropped when they are a title, a pronoun, a frequent word, a first name or the plural of a title or
+   common word alone, or only ordinary words; model ORG spans are dropped when they are one plural or
+   common word, or a weak head («شرکت») with ordinary words;
 3. then, per document, later uses of the found names (surname alone, full name) become PERSON mentions.
 """
 

@@ -128,7 +128,9 @@ def normalize(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
     text = _DIACRITICS.sub("", _fold_chars(text))
-    text = _MULTI_ZWNJ.sub(ZWNJ, text)
+    # a ZWNJ that joins nothing (next to a space or a punctuation mark) goes before hazm sees the text:
+    # removed after it, it could leave «، ،» that a second pass would close up (not idempotent)
+    text = _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, text))
     text = _SPACE_AROUND_NEWLINE.sub("\n", text)
     if text.strip():
         # hazm's spacing rules would break addresses («behzisti.ir» → «behzisti. ir»): set them aside

@@ -65,3 +65,9 @@ def test_spaced_compound_suffixes_are_joined():
     assert normalize("آدم خسروی نژاد گفت") == "آدم خسروی‌نژاد گفت"
     assert normalize("حسن پور، مدیرکل") == "حسن‌پور، مدیرکل"
     assert normalize("نژاد پرستی") == "نژاد پرستی"  # a word of its own at the start stays
+
+
+def test_a_zwnj_between_punctuation_marks_is_idempotent():
+    # found by hypothesis: «،\u200c،» became «، ،», which a second pass closed up to «،،»
+    once = normalize("،\u200c،")
+    assert normalize(once) == once

@@ -62,8 +62,9 @@ class Run:
             for col in cols:
                 frame[col] = pd.to_numeric(frame[col])
         self.edges["Weight"] = pd.to_numeric(self.edges["Weight"])
-        dates = dict(zip(self.documents["doc_id"], self.documents["date"]))
-        self.affiliations["date"] = self.affiliations["doc_id"].map(dates).fillna("")
+        if "date" not in self.affiliations.columns:  # outputs written before affiliations.csv had it
+            dates = dict(zip(self.documents["doc_id"], self.documents["date"]))
+            self.affiliations["date"] = self.affiliations["doc_id"].map(dates).fillna("")
 
     @cached_property
     def graph(self) -> nx.Graph:

@@ -119,6 +119,7 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
         cluster.members.append(k)
     # shorter forms join a longer one with the same head («موسسه ایثار» ⊂ «موسسه فرهنگی، ... ایثار»)
     ordered = sorted(fulls.values(), key=lambda c: len(_content(c.tokens)), reverse=True)
+    office = {id(c): office_of(c.tokens, province) for c in ordered}  # once per cluster, not per pair
     merged: list[Cluster] = []
     for cluster in ordered:
         short = _content(cluster.tokens)
@@ -128,7 +129,7 @@ def resolve_orgs(rows: list[dict], province: str) -> list[Cluster]:
             if short and len(long) > len(short) and short[0] == long[0] and _subsequence(short, long):
                 _, p_short = place_of(cluster.tokens, province)
                 _, p_long = place_of(big.tokens, province)
-                o_short, o_long = office_of(cluster.tokens, province), office_of(big.tokens, province)
+                o_short, o_long = office[id(cluster)], office[id(big)]
                 if o_short.level and o_long.level and o_short.name != o_long.name:
                     continue  # «بنیاد شهید و امور ایثارگران» is not its provincial office
                 if not p_short or p_short == p_long:

@@ -29,8 +29,10 @@ ResourcesOpt = typer.Option(None, "--stanza-resources", help="A stanza resources
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars, warnings only.")
 StrictOpt = typer.Option(False, "--strict", help="Exit 1 when any article failed.")
 ExcelOpt = typer.Option(False, "--excel-safe", help="Prefix CSV cells starting with = + - @ with an apostrophe.")
-ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per chunk (the unit of caching and resuming).")
+ChunkOpt = typer.Option(100, "--chunk-size", help="Articles per batch read, processed and written (results are cached per article).")
 WorkersOpt = typer.Option(1, "--workers", help="Processes for ingest and ner (each loads the model once).")
+ExecutorOpt = typer.Option("local", "--executor", help="Where ingest and ner run: local, or dask (a Dask distributed cluster).")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786); without it --executor dask starts a LocalCluster of --workers processes.")
 WindowOpt = typer.Option("sentence", "--window", help="Co-occurrence window: sentence, paragraph or document.")
 WeightOpt = typer.Option("count", "--weight", help="Edge weight: count, association (van Eck & Waltman) or pmi.")
 MinWeightOpt = typer.Option(None, "--min-weight", help="Drop edges lighter than this.")
@@ -80,6 +82,8 @@ def _run_stages(ctx: Context, names: list[str], staged: bool = False) -> None:
         console.print(f"[red]error:[/red] {exc}")
         _print_errors(ctx)
         raise typer.Exit(2) from None
+    finally:
+        ctx.close()
     if staged:
         finish_staging(ctx.settings.output, final)
         ctx.settings.output = final
@@ -87,7 +91,7 @@ def _run_stages(ctx: Context, names: list[str], staged: bool = False) -> None:
     errors = ctx.work.errors()
     failed = errors[~errors["error"].str.startswith("warning:")] if len(errors) else errors
     if ("ingest" in names or len(failed)) and ctx.work.has("documents"):
-        docs = ctx.work.read("documents")
+        docs = ctx.work.read("documents", ["status"])
         ok = int((docs["status"] == "ok").sum())
         console.print(
             f"{len(docs)} article(s): {ok} read, {len(failed)} error(s), {len(errors) - len(failed)} warning(s)"
@@ -107,18 +111,18 @@ def _print_errors(ctx: Context, limit: int = 10) -> None:
 
 
 @app.command()
-def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, max_article_chars: int = MaxCharsOpt, max_sentence_tokens: int = MaxTokensOpt, workers: int = WorkersOpt, quiet: bool = QuietOpt):
+def ingest(input: Path = typer.Argument(..., help="Folder of .txt files, or a .jsonl / .csv with id and text."), output: Path = OutputOpt, strict: bool = StrictOpt, chunk_size: int = ChunkOpt, max_article_chars: int = MaxCharsOpt, max_sentence_tokens: int = MaxTokensOpt, workers: int = WorkersOpt, executor: str = ExecutorOpt, scheduler: Optional[str] = SchedulerOpt, quiet: bool = QuietOpt):
     """Read, clean and normalize articles; split sentences; take title, date and agency."""
-    ctx = _context(output, quiet, input=input, strict=strict, chunk_size=chunk_size, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens, workers=workers)
+    ctx = _context(output, quiet, input=input, strict=strict, chunk_size=chunk_size, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens, workers=workers, executor=executor, scheduler=scheduler)
     _run_stages(ctx, ["ingest"])
 
 
 @app.command()
-def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, no_rules: bool = NoRulesOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), workers: int = WorkersOpt, quiet: bool = QuietOpt):
+def ner(output: Path = OutputOpt, model: Optional[Path] = ModelOpt, no_model: bool = NoModelOpt, no_rules: bool = NoRulesOpt, stanza_resources: Optional[Path] = ResourcesOpt, batch_size: int = typer.Option(64, help="Sentences per model batch."), workers: int = WorkersOpt, executor: str = ExecutorOpt, scheduler: Optional[str] = SchedulerOpt, quiet: bool = QuietOpt):
     """Find persons, organizations, titles and places (model + domain layer)."""
     if no_model and no_rules:
         raise typer.BadParameter("--no-model and --no-rules leave nothing to find entities")
-    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, use_rules=not no_rules, stanza_resources=stanza_resources, ner_batch_size=batch_size, workers=workers)
+    ctx = _context(output, quiet, model_dir=model, use_model=not no_model, use_rules=not no_rules, stanza_resources=stanza_resources, ner_batch_size=batch_size, workers=workers, executor=executor, scheduler=scheduler)
     _run_stages(ctx, ["ner"])
 
 
@@ -161,6 +165,8 @@ def run(
     excel_safe: bool = ExcelOpt,
     chunk_size: int = ChunkOpt,
     workers: int = WorkersOpt,
+    executor: str = ExecutorOpt,
+    scheduler: Optional[str] = SchedulerOpt,
     max_article_chars: int = MaxCharsOpt,
     max_sentence_tokens: int = MaxTokensOpt,
     aliases: Optional[Path] = AliasesOpt,
@@ -172,8 +178,8 @@ def run(
         output, quiet, input=input, model_dir=model, use_model=not no_model, use_rules=not no_rules,
         stanza_resources=stanza_resources, aliases=aliases, person_link_threshold=link_threshold,
         window=window, weight=weight, min_weight=min_weight, types=types, backbone_alpha=backbone,
-        strict=strict, excel_safe=excel_safe, chunk_size=chunk_size, workers=workers,
-        max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
+        strict=strict, excel_safe=excel_safe, chunk_size=chunk_size, workers=workers, executor=executor,
+        scheduler=scheduler, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
     )
     _run_stages(ctx, ["ingest", "ner", "resolve", "graph"], staged=True)
     console.print(f"outputs written to {ctx.settings.output}")

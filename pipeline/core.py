@@ -35,11 +35,22 @@ class Sentence:
     end: int
     tokens: list[str]
     token_starts: list[int]
+    paragraph: int = 0  # the line of the text it is on (the «paragraph» co-occurrence window)
 
     def token_span(self, tok_start: int, tok_end: int) -> tuple[int, int]:
         """Character span of tokens [tok_start, tok_end)."""
         last = tok_end - 1
         return self.token_starts[tok_start], self.token_starts[last] + len(self.tokens[last])
+
+
+@dataclass
+class MentionSentence:
+    """A sentence that holds at least one mention, with its text: what resolve reads of the corpus."""
+
+    doc_id: str
+    sentence_id: int
+    text: str
+    tokens: list[str]
 
 
 @dataclass

@@ -45,9 +45,20 @@ def read_rows(name: str, width: int) -> list[list[str]]:
     return [(line.split("\t") + [""] * width)[:width] for line in read_lines(name)]
 
 
-def rules_version() -> str:
-    """A hash of every data file: part of the cache key of the rule-based stages."""
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of the package's own code: a new Peyvand (or an edited rule in code) invalidates the cache."""
     digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def rules_version() -> str:
+    """A hash of every data file and of the code: part of the cache key of the rule-based stages."""
+    digest = hashlib.sha256(code_version().encode())
     for path in sorted(data_dir().glob("*")):
         if path.is_file():
             digest.update(path.name.encode())

@@ -1,7 +1,7 @@
 """Sentence splitting and word tokenization with character offsets into the normalized text.
 
 hazm's tokenizers do the linguistic work; this module keeps the offsets honest.  One
-:class:`hazm.WordTokenizer` is built per process and reused (building it reads its word list: ~0.6 s).
+:class:`hazm.WordTokenizer` (the normalizer's) serves the whole process.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ _MARKS = {"ره", "عج", "ع", "س", "ص", "رض", "قده"}
 _FALLBACK_TOKEN = re.compile(r"\(\s*(?:ره|عج|ع|س|ص|رض|قده)\s*\)|[\w\u200c]+(?:[.@/:][\w\u200c]+)*|[^\s\w]", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
 def word_tokenizer():
-    import hazm
+    from pipeline.normalize import hazm_word_tokenizer
 
-    # join_verb_parts would glue «می بایست» into one altered token; we keep the text as it is.
-    return hazm.WordTokenizer(join_verb_parts=False)
+    # join_verb_parts=False: joining would glue «می بایست» into one altered token; we keep the text as it
+    # is.  The normalizer's tokenizer has exactly that setting: one word list per process, not two.
+    return hazm_word_tokenizer()
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +79,7 @@ def split_sentences(doc_id: str, text: str, max_tokens: int = 200, cuts: list[in
     """
     sentences: list[Sentence] = []
     line_start = 0
-    for line in text.split("\n"):
+    for line_no, line in enumerate(text.split("\n")):
         if line.strip():
             cursor = 0
             for piece in _sentence_tokenizer().tokenize(line):
@@ -101,7 +101,7 @@ def split_sentences(doc_id: str, text: str, max_tokens: int = 200, cuts: list[in
                         continue
                     end = chunk_starts[-1] + len(chunk_tokens[-1])
                     sentences.append(
-                        Sentence(doc_id, len(sentences), chunk_starts[0], end, chunk_tokens, chunk_starts)
+                        Sentence(doc_id, len(sentences), chunk_starts[0], end, chunk_tokens, chunk_starts, line_no)
                     )
         line_start += len(line) + 1
     return sentences

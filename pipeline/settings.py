@@ -35,8 +35,12 @@ class Settings:
     max_sentence_tokens: int = 200
     # articles per chunk: the unit of caching and of resuming a killed run
     chunk_size: int = 100
-    # processes for ingest and ner (each loads the model once); outputs do not depend on it
+    # where ingest and ner run (pipeline/executors.py): "local" (this process, or `workers` processes) or
+    # "dask" (the Dask scheduler at `scheduler`, or a LocalCluster of `workers` processes when it is None);
+    # outputs do not depend on any of them
     workers: int = 1
+    executor: str = "local"
+    scheduler: str | None = None
     # cross-document person resolution (pipeline/domain/people.py): evidence score needed to join a
     # surname-only mention to a full-named person, the margin by which it must beat the runner-up, and an
     # aliases file forcing merges or splits

@@ -1,5 +1,6 @@
 """The CLI end to end on the seeds, one stage re-run alone, bad input, the contract, the gold scores."""
 
+import json
 import shutil
 
 import networkx as nx
@@ -152,7 +153,11 @@ def test_workers_give_the_same_outputs(tmp_path):
             assert result.exit_code == 0, result.output
         work = out / "_work"
         frames[n] = {name: pd.read_parquet(work / f"{name}.parquet") for name in ("documents", "sentences", "mentions")}
-        assert len(list((work / "parts" / "ner").glob("*"))) > 1  # several chunks, so the pool was used
+        manifest = json.loads((work / "manifest.json").read_text(encoding="utf-8"))
+        for stage in ("ingest", "ner"):
+            summary = manifest[stage]["summary"]
+            assert summary["jobs"] > 1 and summary["processed"] == 5  # several jobs, so the pool had work
+            assert summary["ran_on"] == ("this process" if n == 1 else "2 local processes")
     for name in ("documents", "sentences", "mentions"):
         pd.testing.assert_frame_equal(frames[1][name], frames[2][name])
     assert (frames[2]["mentions"]["source"].str.contains("stanza")).any()

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -65,8 +66,21 @@ class WorkDir:
     def write(self, name: str, frame: pd.DataFrame) -> None:
         atomic_write_with(self.table_path(name), lambda tmp: write_parquet(frame, tmp))
 
-    def read(self, name: str) -> pd.DataFrame:
-        return read_parquet(self.table_path(name))
+    def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return read_parquet(self.table_path(name), columns)
+
+    def rows(self, name: str, columns: list[str] | None = None, batch_rows: int = 2048):
+        """The table's rows as dicts, streamed (never the whole table in memory)."""
+        return iter_rows(self.table_path(name), columns, batch_rows)
+
+    def writer(self, name: str, schema) -> "TableWriter":
+        return TableWriter(self, name, schema)
+
+    def cache(self, stage: str):
+        """The per-article results cache of ``stage`` (``_work/cache/<stage>.sqlite``)."""
+        from pipeline.io.cache import ResultCache
+
+        return ResultCache(self.path / "cache" / f"{stage}.sqlite")
 
     def fingerprint(self, name: str) -> str:
         path = self.table_path(name)
@@ -108,14 +122,14 @@ class WorkDir:
         self.write("errors", frame.astype(str))
 
 
-# ----- chunk parts: the unit of resumption ------------------------------------------------------
+# ----- Parquet I/O ---------------------------------------------------------------------------------
 # Arrow's thread pools can abort the interpreter at exit ("terminate called without an active
 # exception", apache/arrow#34314) after a stage has written everything; our tables are small per call,
 # so they are read and written on the calling thread and no pool is started.
-def read_parquet(path: Path) -> pd.DataFrame:
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    return pq.read_table(path, use_threads=False, pre_buffer=False).to_pandas(use_threads=False)
+    return pq.read_table(path, columns=columns, use_threads=False, pre_buffer=False).to_pandas(use_threads=False)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -136,48 +150,82 @@ def digest(*items) -> str:
     return h.hexdigest()[:20]
 
 
-class Parts:
-    """Per-chunk results of a stage, keyed by a digest of the chunk's inputs, settings and rules.
+# ----- streaming tables: written a batch at a time, read a batch at a time -----------------------------
+_ARROW_TYPES = {"str": "string", "int": "int64", "float": "float64", "bool": "bool_"}
 
-    A part is a folder of Parquet tables moved into place in one rename, so it is either complete or
-    absent: a run killed half-way leaves the finished chunks, and the next run reuses them.
-    """
 
-    def __init__(self, work: WorkDir, stage: str):
-        self.root = work.path / "parts" / stage
+def schema_of(cls, exclude: tuple[str, ...] = ()):
+    """The Arrow schema of a core record type (its dataclass annotations: str, int, list[str], list[int])."""
+    import pyarrow as pa
 
-    def load(self, key: str) -> dict[str, pd.DataFrame] | None:
-        folder = self.root / key
-        if not folder.is_dir():
-            return None
-        try:
-            return {p.stem: read_parquet(p) for p in folder.glob("*.parquet")}
-        except Exception:  # a damaged part is recomputed
-            return None
+    out = []
+    for f in fields(cls):
+        if f.name in exclude:
+            continue
+        kind = str(f.type).replace(" ", "")
+        if kind.startswith("list[") and kind[5:-1] in _ARROW_TYPES:
+            out.append(pa.field(f.name, pa.list_(getattr(pa, _ARROW_TYPES[kind[5:-1]])())))
+        elif kind in _ARROW_TYPES:
+            out.append(pa.field(f.name, getattr(pa, _ARROW_TYPES[kind])()))
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name}: no Arrow type for {kind}")
+    return pa.schema(out)
 
-    def save(self, key: str, tables: dict[str, pd.DataFrame]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{key}."))
-        try:
-            for name, frame in tables.items():
-                write_parquet(frame, tmp / f"{name}.parquet")
-            os.replace(tmp, self.root / key)
-        except OSError:
-            if (self.root / key).is_dir():  # another run saved the same part first
-                import shutil
 
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                raise
+class TableWriter:
+    """One work table written incrementally (a row group per batch) into a temporary file that replaces
+    the table only when :meth:`close` is reached: a killed stage leaves the previous table intact."""
 
-    def keep_only(self, keys: set[str]) -> None:
-        """Drop parts no longer used (the input or the rules changed)."""
-        import shutil
+    def __init__(self, work: "WorkDir", name: str, schema):
+        import pyarrow.parquet as pq
 
-        if self.root.is_dir():
-            for folder in self.root.iterdir():
-                if folder.name not in keys:
-                    shutil.rmtree(folder, ignore_errors=True)
+        self.path = work.table_path(name)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        fd, self._tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        self._writer = pq.ParquetWriter(self._tmp, schema)
+        self.rows = 0
+
+    def write(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+
+        if rows:
+            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+            self.rows += len(rows)
+
+    def close(self) -> None:
+        self._writer.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        self._writer.close()
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+
+    def __enter__(self) -> "TableWriter":
+        return self
+
+    def __exit__(self, exc_type, *_rest) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def iter_rows(path: Path, columns: list[str] | None = None, batch_rows: int = 2048):
+    """Rows of a Parquet table as dicts, a batch at a time (only ``columns`` are read)."""
+    import pyarrow.parquet as pq
+
+    handle = pq.ParquetFile(path, pre_buffer=False)
+    for batch in handle.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
+        yield from batch.to_pylist()
+
+
+def table_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.ParquetFile(path).schema_arrow.names)
 
 
 # ----- staging: a whole run lands in one swap ---------------------------------------------------
@@ -193,23 +241,18 @@ def recover(output: Path) -> None:
 
 
 def begin_staging(output: Path) -> Path:
-    """The folder a run writes into.  A staging folder left by a killed run is kept (resume);
-    otherwise the parts of the last finished run are linked in, so unchanged chunks are reused."""
+    """The folder a run writes into.  A staging folder left by a killed run is kept (resume: its cache
+    holds every batch it finished); otherwise the last finished run's cache is copied in, so unchanged
+    articles are not computed again.  Copied, not linked: SQLite writes its file in place."""
     import shutil
 
     recover(output)
     staging = staging_dir(output)
     if not staging.exists():
         staging.mkdir(parents=True)
-        previous = output / WORK / "parts"
+        previous = output / WORK / "cache"
         if previous.is_dir():
-            def link(src, dst):
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
-
-            shutil.copytree(previous, staging / WORK / "parts", copy_function=link)
+            shutil.copytree(previous, staging / WORK / "cache", ignore=shutil.ignore_patterns("*-journal", "*-wal", "*-shm"))
     return staging
 
 

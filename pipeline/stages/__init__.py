@@ -27,6 +27,24 @@ class Context:
     work: WorkDir
     progress: bool = True
     notes: dict = field(default_factory=dict)
+    _executor: object = None
+
+    def executor(self):
+        """Where ingest and ner run their jobs (settings ``executor``, ``workers``, ``scheduler``); made on
+        first use and kept for the run, so a Dask client connects once."""
+        if self._executor is None:
+            from pipeline.executors import make_executor
+
+            try:
+                self._executor = make_executor(self.settings.executor, self.settings.workers, self.settings.scheduler)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise StageError(f"cannot start the {self.settings.executor} executor: {exc}") from None
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
 
 class Stage:

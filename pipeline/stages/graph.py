@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.core import ORG, PERSON
 from pipeline.io.exports import write_gexf, write_graphml, write_table
+from pipeline.io.workdir import table_columns
 from pipeline.weights import WEIGHTINGS, backbone, filter_graph, reweight
 from pipeline.stages import Context, Stage, StageError
 
@@ -26,17 +27,16 @@ NODE_TYPES = (PERSON, ORG, "LOC")
 COLOURS = {PERSON: (214, 69, 65), ORG: (52, 120, 198), "LOC": (46, 160, 90)}
 
 
-def window_ids(mentions: pd.DataFrame, sentences: pd.DataFrame, documents: pd.DataFrame, window: str) -> pd.Series:
+def window_ids(mentions: pd.DataFrame, sentences: pd.DataFrame, window: str) -> pd.Series:
+    """The co-occurrence window of each row of ``mentions`` (a frame with doc_id and sentence_id);
+    ``sentences`` (doc_id, sentence_id, paragraph) places sentences in paragraphs."""
     if window == "sentence":
         return mentions["doc_id"] + "#" + mentions["sentence_id"].astype(str)
     if window == "document":
         return mentions["doc_id"].astype(str)
     if window == "paragraph":
-        texts = dict(zip(documents["doc_id"], documents["text"]))
-        starts = {(r.doc_id, int(r.sentence_id)): int(r.start) for r in sentences.itertuples(index=False)}
-        para = [
-            f"{d}#p{texts[d][: starts[(d, int(s))]].count(chr(10))}" for d, s in zip(mentions["doc_id"], mentions["sentence_id"])
-        ]
+        paragraph = {(d, int(s)): int(p) for d, s, p in zip(sentences["doc_id"], sentences["sentence_id"], sentences["paragraph"])}
+        para = [f"{d}#p{paragraph[(d, int(s))]}" for d, s in zip(mentions["doc_id"], mentions["sentence_id"])]
         return pd.Series(para, index=mentions.index)
     raise StageError(f"unknown window {window!r}: use sentence, paragraph or document")
 
@@ -151,8 +151,9 @@ class GraphStage(Stage):
 
     def run(self, ctx: Context) -> dict:
         work, out = ctx.work, ctx.settings.output
-        documents = work.read("documents")
-        sentences = work.read("sentences")
+        # compact inputs: the documents without their text, where each sentence is (not its tokens)
+        documents = work.read("documents", [c for c in table_columns(work.table_path("documents")) if c != "text"])
+        sentences = work.read("sentences", ["doc_id", "sentence_id", "paragraph"])
         mentions = work.read("resolved_mentions")
         entities = work.read("entities")
         affiliations = work.read("affiliations")
@@ -164,18 +165,18 @@ class GraphStage(Stage):
         unknown = set(types) - set(NODE_TYPES)
         if unknown:
             raise StageError(f"unknown node type(s) {', '.join(sorted(unknown))}: use PERSON, ORG, LOC")
-        windows = window_ids(mentions, sentences, documents, settings.window)
+        windows = window_ids(mentions, sentences, settings.window)
         graph = build_graph(entities, mentions, affiliations, windows, types)
         # weights: occurrences per entity and the number of windows of the corpus
         occurrences = mentions.assign(window=windows).groupby("entity_id")["window"].nunique().to_dict()
-        all_windows = window_ids(sentences.assign(entity_id=""), sentences, documents, settings.window)
+        all_windows = window_ids(sentences, sentences, settings.window)
         graph = reweight(graph, settings.weight, occurrences, int(all_windows.nunique()))
         if settings.backbone_alpha is not None:
             graph = backbone(graph, settings.backbone_alpha)
         graph = filter_graph(graph, settings.min_weight)
         add_dates(graph, mentions, documents)
 
-        write_table(documents.drop(columns=["text"]), out / "documents.csv", "documents", safe)
+        write_table(documents, out / "documents.csv", "documents", safe)
         write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions", safe)
         ents = entities.copy()
         ents["aliases"] = ents["aliases"].map(lambda xs: SEP.join(xs))

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import partial
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 
-from pipeline.core import Document, as_rows
+from pipeline.core import Document, Sentence, as_rows
 from pipeline.dates import find_date
 from pipeline.domain.rules import SentenceRules
 from pipeline.furniture import strip_furniture
 from pipeline.io.readers import RawArticle, iter_articles
-from pipeline.io.workdir import Parts, digest
+from pipeline.io.workdir import digest, schema_of
 from pipeline.lexicons import rules_version
 from pipeline.normalize import normalize
 from pipeline.segment import split_sentences, tokenize
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
-from pipeline.workers import map_ordered
 
 log = logging.getLogger("peyvand")
 
@@ -163,54 +162,63 @@ def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
     return doc, warnings
 
 
-def _chunk_key(version: str, settings: dict, chunk: list[RawArticle]) -> str:
-    items = []
-    for a in chunk:
-        data = a.data.encode("utf-8", "surrogatepass") if isinstance(a.data, str) else (a.data or b"")
-        items.append((a.doc_id, a.source_path, a.error, a.date, a.source, digest(data)))
-    return digest(version, sorted(settings.items()), items)
+def article_key(version: str, settings: dict, raw: RawArticle) -> str:
+    """The cache key of one article's ingest result: its bytes, its metadata, the rules and the settings."""
+    data = raw.data.encode("utf-8", "surrogatepass") if isinstance(raw.data, str) else (raw.data or b"")
+    return digest(version, sorted(settings.items()), raw.doc_id, raw.source_path, raw.error, raw.date, raw.source,
+                  digest(data))
 
 
-def ingest_chunk(chunk: list[RawArticle], settings) -> dict[str, pd.DataFrame]:
-    docs, sentences, errors = [], [], []
-    for raw in chunk:
-        try:
-            doc, warnings = ingest_article(raw, settings)
-        except Exception as exc:  # one bad article never stops the run
-            doc = Document(raw.doc_id, raw.source_path, status="error", error=f"ingest failed: {exc!r}")
-            warnings = []
-        for warning in warnings:
-            log.warning("%s: %s", raw.source_path, warning)
-            errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": f"warning: {warning}"})
-        if doc.status == "error":
-            log.warning("%s: %s", raw.source_path, doc.error)
-            errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": doc.error})
-        docs.append(doc)
-        sentences.extend(doc.sentences)
-    doc_rows = [{k: v for k, v in row.items() if k != "sentences"} for row in as_rows(docs)]
-    return {
-        "documents": pd.DataFrame(doc_rows, columns=DOCUMENT_COLUMNS),
-        "sentences": pd.DataFrame(as_rows(sentences), columns=SENTENCE_COLUMNS),
-        "errors": pd.DataFrame(errors, columns=["doc_id", "stage", "error"]),
-    }
+def ingest_one(raw: RawArticle, settings) -> dict:
+    """One article's result as plain rows: {"document": row, "sentences": [rows], "errors": [rows]}."""
+    try:
+        doc, warnings = ingest_article(raw, settings)
+    except Exception as exc:  # one bad article never stops the run
+        doc = Document(raw.doc_id, raw.source_path, status="error", error=f"ingest failed: {exc!r}")
+        warnings = []
+    errors = [{"doc_id": doc.doc_id, "stage": "ingest", "error": f"warning: {w}"} for w in warnings]
+    if doc.status == "error":
+        errors.append({"doc_id": doc.doc_id, "stage": "ingest", "error": doc.error})
+    row = {k: v for k, v in as_rows([doc])[0].items() if k != "sentences"}
+    return {"document": row, "sentences": as_rows(doc.sentences), "errors": errors}
+
+
+def ingest_job(job: tuple) -> dict[str, dict]:
+    """A batch of articles not in the cache → {key: result} (runs in a worker with --workers/--executor)."""
+    keys, articles, settings = job
+    return {key: ingest_one(raw, settings) for key, raw in zip(keys, articles)}
 
 
 DOCUMENT_COLUMNS = [c for c in Document.__dataclass_fields__ if c != "sentences"]
-SENTENCE_COLUMNS = ["doc_id", "sentence_id", "start", "end", "tokens", "token_starts"]
+SENTENCE_COLUMNS = list(Sentence.__dataclass_fields__)
 
 
-def mark_duplicates(articles: list[RawArticle]) -> list[RawArticle]:
+def mark_duplicates(articles: Iterable[RawArticle]) -> Iterator[RawArticle]:
+    """Articles with an id seen before become errors (streamed: only the ids are remembered)."""
     seen: set[str] = set()
-    out = []
     for k, raw in enumerate(articles):
         if raw.doc_id in seen:
             raw = RawArticle(f"{raw.doc_id}#dup{k}", raw.source_path, None, error=f"duplicate id {raw.doc_id!r}: the first one is kept")
         seen.add(raw.doc_id)
-        out.append(raw)
-    return out
+        yield raw
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class IngestStage(Stage):
+    """Streams the corpus: articles are read a batch at a time, only the ones missing from the cache are
+    processed (in this process, N local processes or a Dask cluster), and the tables are then written
+    from the cache in input order, a batch at a time."""
+
     name = "ingest"
     requires = ()
     provides = ("documents", "sentences")
@@ -225,37 +233,59 @@ class IngestStage(Stage):
         settings = ctx.settings
         if settings.input is None:
             raise StageError("ingest needs an input: a folder of .txt files, a .jsonl or a .csv")
-        try:
-            articles = mark_duplicates(list(iter_articles(settings.input)))
-        except InputError as exc:
-            raise StageError(str(exc)) from None
-        if not articles:
-            raise StageError(f"no articles in {settings.input} (expected .txt files, or a .jsonl / .csv with id and text)")
         used = {k: str(v) for k, v in settings.describe().items() if k in self.settings_used and k != "input"}
-        parts = Parts(ctx.work, self.name)
-        tables: dict[str, list[pd.DataFrame]] = {"documents": [], "sentences": [], "errors": []}
+        version = self.version()
         size = max(1, settings.chunk_size)
-        chunks = [articles[i : i + size] for i in range(0, len(articles), size)]
-        chunk_keys = [_chunk_key(self.version(), used, chunk) for chunk in chunks]
-        keys = set(chunk_keys)
-        done = {key: part for key in keys if (part := parts.load(key)) is not None}
-        reused = len(done)
-        missing = [(key, chunk) for key, chunk in zip(chunk_keys, chunks) if key not in done]
-        # uncached chunks, in N processes with --workers N; each part is saved as it arrives (resume)
-        results = map_ordered(partial(ingest_chunk, settings=settings), [c for _k, c in missing], settings.workers)
-        for (key, _chunk), part in zip(missing, progress_iter(results, "ingest", ctx.progress, total=len(missing))):
-            parts.save(key, part)
-            done[key] = part
-        for key in chunk_keys:
-            for name in tables:
-                tables[name].append(done[key][name])
-        parts.keep_only(keys)
-        documents = pd.concat(tables["documents"], ignore_index=True)
-        ctx.work.write("documents", documents)
-        ctx.work.write("sentences", pd.concat(tables["sentences"], ignore_index=True))
-        errors = pd.concat(tables["errors"], ignore_index=True)
-        ctx.work.set_errors(self.name, errors.to_dict("records"))
-        ok = int((documents["status"] == "ok").sum())
-        if not ok:
-            raise StageError(f"no article could be read from {settings.input} ({len(documents)} failed; see errors.csv)")
-        return {"documents": len(documents), "ok": ok, "errors": len(documents) - ok, "chunks": len(chunks), "reused": reused}
+        order: list[str] = []  # every article's key, in input order: all that is kept of the corpus
+        reused = jobs_sent = 0
+        with ctx.work.cache(self.name) as cache:
+            # pass 1: the articles missing from the cache, a batch at a time, results into the cache
+            def jobs():
+                nonlocal reused, jobs_sent
+                for batch in batched(mark_duplicates(iter_articles(settings.input)), size):
+                    keys = [article_key(version, used, raw) for raw in batch]
+                    order.extend(keys)
+                    cached = cache.has_many(keys)
+                    reused += len(cached)
+                    todo = [(k, raw) for k, raw in zip(keys, batch) if k not in cached]
+                    if todo:
+                        jobs_sent += 1
+                        yield [k for k, _ in todo], [raw for _, raw in todo], settings
+
+            try:
+                results = ctx.executor().map(ingest_job, jobs())
+                for result in progress_iter(results, "ingest", ctx.progress):
+                    for item in result.values():
+                        for error in item["errors"]:
+                            log.warning("%s: %s", item["document"]["source_path"], error["error"].removeprefix("warning: "))
+                    cache.put_many(result)
+            except InputError as exc:
+                raise StageError(str(exc)) from None
+            if not order:
+                raise StageError(f"no articles in {settings.input} (expected .txt files, or a .jsonl / .csv with id and text)")
+            # pass 2: the tables, from the cache, in input order
+            errors: list[dict] = []
+            n_docs = n_ok = 0
+            with ctx.work.writer("documents", DOCUMENT_SCHEMA) as documents, ctx.work.writer("sentences", SENTENCE_SCHEMA) as sentences:
+                for keys in batched(order, size):
+                    found = cache.get_many(keys)
+                    missing = [k for k in keys if k not in found]
+                    if missing:
+                        raise StageError(f"the ingest cache lost {len(missing)} result(s): delete {cache.path} and run again")
+                    items = [found[k] for k in keys]
+                    documents.write([item["document"] for item in items])
+                    sentences.write([row for item in items for row in item["sentences"]])
+                    for item in items:
+                        errors.extend(item["errors"])
+                        n_docs += 1
+                        n_ok += item["document"]["status"] == "ok"
+            cache.prune()
+        ctx.work.set_errors(self.name, errors)
+        if not n_ok:
+            raise StageError(f"no article could be read from {settings.input} ({n_docs} failed; see errors.csv)")
+        return {"documents": n_docs, "ok": n_ok, "errors": n_docs - n_ok, "processed": n_docs - reused, "reused": reused,
+                "jobs": jobs_sent, "ran_on": ctx.executor().describe()}
+
+
+DOCUMENT_SCHEMA = schema_of(Document, exclude=("sentences",))
+SENTENCE_SCHEMA = schema_of(Sentence)

@@ -1,6 +1,6 @@
 """ner: sentences → mentions (PERSON, ORG, TITLE, LOC) from the domain layer and the stanza model.
 
-requires: documents, sentences          provides: mentions
+requires: documents, sentences          provides: mentions, mention_sentences
 Merge policy (as spaCy's entity_ruler beside its statistical ner, with the ruler winning):
 1. domain-layer spans (titles, organizations, venues, persons next to titles/honorifics) stand;
 2. a model span that overlaps no domain span is added (source ``stanza``); one that equals a domain span
@@ -14,17 +14,17 @@ Merge policy (as spaCy's entity_ruler beside its statistical ner, with the ruler
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterator
 
-import pandas as pd
-
-from pipeline.core import ORG, PERSON, Mention, Sentence, as_rows, columns
+from pipeline.core import ORG, PERSON, Mention, MentionSentence, Sentence, as_rows
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
-from pipeline.io.workdir import Parts, digest
+from pipeline.io.workdir import digest, schema_of
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
-from pipeline.workers import map_ordered, worker_state
+from pipeline.executors import worker_state
 
 log = logging.getLogger("peyvand")
 
@@ -117,33 +117,47 @@ def document_mentions(
     return mentions
 
 
-def _document_groups(ok_ids: list[str], by_doc: dict[str, list], target: int) -> list[list[str]]:
-    """Consecutive documents in groups of about ``target`` sentences: the model sees full batches, and
-    the same input always gives the same groups (they are the unit of caching and resuming)."""
-    groups, current, size = [], [], 0
-    for doc_id in ok_ids:
-        current.append(doc_id)
-        size += len(by_doc[doc_id])
-        if size >= target:
-            groups.append(current)
-            current, size = [], 0
-    if current:
-        groups.append(current)
-    return groups
+def iter_documents(work) -> Iterator[tuple[dict, list[Sentence]]]:
+    """(document row, its sentences) of every readable document, in corpus order, streaming the two
+    tables side by side (ingest writes them in the same order): the corpus is never all in memory."""
+    sentences = work.rows("sentences")
+    pending = next(sentences, None)
+    for doc in work.rows("documents", ["doc_id", "text", "status"]):
+        own = []
+        while pending is not None and pending["doc_id"] == doc["doc_id"]:
+            own.append(Sentence(**pending))
+            pending = next(sentences, None)
+        if doc["status"] == "ok":
+            yield doc, own
+    if pending is not None:
+        raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again")
+
+
+def document_key(version: str, model_id: str, use_rules: bool, doc: dict, sentences: list[Sentence]) -> str:
+    """The cache key of one document's mentions: its text and tokens, the model, the rules."""
+    return digest(version, model_id, use_rules, doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")),
+                  digest([s.tokens for s in sentences]))
+
+
+MENTION_SCHEMA = schema_of(Mention)
+# the sentences that hold mentions, with their text: all that resolve needs of the corpus besides mentions
+MENTION_SENTENCE_SCHEMA = schema_of(MentionSentence)
 
 
 class NerStage(Stage):
+    """Streams the documents; the ones missing from the cache go to the model in batches of about
+    ``ner_batch_size × 4`` sentences (so the model sees full batches even when only a few articles are new)
+    and then to the domain layer; the tables are written from the cache in corpus order."""
+
     name = "ner"
     requires = ("documents", "sentences")
-    provides = ("mentions",)
+    provides = ("mentions", "mention_sentences")
     settings_used = ("model_dir", "stanza_resources", "use_model", "use_rules")
 
     def version(self) -> str:
         return rules_version()
 
     def run(self, ctx: Context) -> dict:
-        docs = ctx.work.read("documents")
-        sentences = ctx.work.read("sentences")
         try:
             spec = find_model(ctx.settings)
         except ModelNotFound as exc:
@@ -155,60 +169,94 @@ class NerStage(Stage):
             log.info("NER model: %s", spec.description)
             model_desc, model_id = spec.description, spec.fingerprint()
         ctx.notes["model"] = model_desc
-        texts = dict(zip(docs["doc_id"], docs["text"]))
-        ok_ids = [d for d, status in zip(docs["doc_id"], docs["status"]) if status == "ok"]
-        by_doc: dict[str, list[Sentence]] = {d: [] for d in ok_ids}
-        for row in sentences.itertuples(index=False):
-            if row.doc_id in by_doc:
-                by_doc[row.doc_id].append(
-                    Sentence(row.doc_id, int(row.sentence_id), int(row.start), int(row.end), list(row.tokens), [int(x) for x in row.token_starts])
-                )
-        parts = Parts(ctx.work, self.name)
-        groups = _document_groups(ok_ids, by_doc, max(1, ctx.settings.ner_batch_size) * 4)
-        group_keys = [
-            digest(self.version(), model_id, ctx.settings.use_rules, [(d, digest(texts[d].encode("utf-8", "surrogatepass"))) for d in group])
-            for group in groups
-        ]
-        keys = set(group_keys)
-        done = {key: part for key in keys if (part := parts.load(key)) is not None}
-        reused = len(done)
-        missing = [(key, group) for key, group in zip(group_keys, groups) if key not in done]
-        jobs = [
-            (group, {d: by_doc[d] for d in group}, {d: texts[d] for d in group}, ctx.settings.use_rules)
-            for _key, group in missing
-        ]
-        # the model is loaded only when a chunk is not cached, once per process (--workers N)
-        results = map_ordered(tag_chunk, jobs, ctx.settings.workers, initializer=load_tagger, initargs=(spec,))
-        for (key, _group), part in zip(missing, progress_iter(results, "ner", ctx.progress, total=len(missing))):
-            parts.save(key, part)
-            done[key] = part
-        frames = [done[key]["mentions"] for key in group_keys]
-        error_frames = [done[key]["errors"] for key in group_keys]
-        parts.keep_only(keys)
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns(Mention))
-        ctx.work.write("mentions", frame)
-        errors = pd.concat(error_frames, ignore_index=True) if error_frames else pd.DataFrame()
-        ctx.work.set_errors(self.name, errors.to_dict("records"))
-        counts = frame["label"].value_counts().to_dict() if len(frame) else {}
+        version, use_rules = self.version(), ctx.settings.use_rules
+        target = max(1, ctx.settings.ner_batch_size) * 4
+        order: list[str] = []
+        reused = jobs_sent = 0
+        with ctx.work.cache(self.name) as cache:
+            # pass 1: documents missing from the cache → jobs of about `target` sentences → the cache
+            def jobs():
+                nonlocal reused, jobs_sent
+                group: list[tuple[str, dict, list[Sentence]]] = []
+                size = 0
+
+                def job():
+                    nonlocal jobs_sent
+                    jobs_sent += 1
+                    return ([k for k, _d, _s in group], {d["doc_id"]: s for _k, d, s in group},
+                            {d["doc_id"]: d["text"] for _k, d, _s in group}, use_rules)
+
+                for batch in _batched(iter_documents(ctx.work), 256):
+                    keys = [document_key(version, model_id, use_rules, doc, sents) for doc, sents in batch]
+                    order.extend(keys)
+                    cached = cache.has_many(keys)
+                    reused += len(cached)
+                    for key, (doc, sents) in zip(keys, batch):
+                        if key in cached:
+                            continue
+                        group.append((key, doc, sents))
+                        size += len(sents)
+                        if size >= target:
+                            yield job()
+                            group, size = [], 0
+                if group:
+                    yield job()
+
+            results = ctx.executor().map(tag_job, jobs(), initializer=load_tagger, initargs=(spec,))
+            for result in progress_iter(results, "ner", ctx.progress):
+                cache.put_many(result)
+            # pass 2: the tables from the cache, in corpus order
+            errors: list[dict] = []
+            counts: Counter = Counter()
+            with ctx.work.writer("mentions", MENTION_SCHEMA) as mentions, \
+                    ctx.work.writer("mention_sentences", MENTION_SENTENCE_SCHEMA) as used_sentences:
+                for keys in _batched(order, 256):
+                    found = cache.get_many(keys)
+                    if len(found) < len(set(keys)):
+                        raise StageError(f"the ner cache lost results: delete {cache.path} and run again")
+                    items = [found[k] for k in keys]
+                    rows = [row for item in items for row in item["mentions"]]
+                    mentions.write(rows)
+                    used_sentences.write([row for item in items for row in item["sentences"]])
+                    counts.update(row["label"] for row in rows)
+                    for item in items:
+                        errors.extend(item["errors"])
+            cache.prune()
+        ctx.work.set_errors(self.name, errors)
         return {
-            "model": model_desc, "documents": len(ok_ids), "mentions": len(frame), "chunks": len(groups),
-            "reused": reused, **{k: int(v) for k, v in counts.items()},
+            "model": model_desc, "documents": len(order), "mentions": sum(counts.values()),
+            "processed": len(order) - reused, "reused": reused, "jobs": jobs_sent, "ran_on": ctx.executor().describe(),
+            **{k: int(v) for k, v in sorted(counts.items())},
         }
+
+
+def _batched(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def load_tagger(spec) -> None:
     """Worker initializer: the model, once per process (None: the domain layer alone).  A failure is kept
-    and raised by the first chunk: a pool would otherwise restart a failing initializer forever."""
+    and raised by the first job: a pool would otherwise restart a failing initializer forever."""
     state = worker_state()
     try:
         state["tagger"] = NerTagger(spec) if spec is not None else None
+        state["error"] = None
     except Exception as exc:
         state["tagger"], state["error"] = None, exc
 
 
-def tag_chunk(job: tuple) -> dict[str, pd.DataFrame]:
-    """Mentions of one chunk of documents: model batch over all its sentences, then the domain layer."""
-    group, by_doc, texts, use_rules = job
+def tag_job(job: tuple) -> dict[str, dict]:
+    """Mentions of a group of documents not in the cache: one model pass over all their sentences (full
+    batches), then the domain layer per document → {key: {"mentions", "sentences", "errors"}}."""
+    keys, by_doc, texts, use_rules = job
+    group = list(by_doc)
     state = worker_state()
     if state.get("error") is not None:
         raise RuntimeError(f"the NER model could not be loaded: {state['error']!r}")
@@ -226,19 +274,22 @@ def tag_chunk(job: tuple) -> dict[str, pd.DataFrame]:
             for d in group:
                 model_out[d] = tagged[pos : pos + len(by_doc[d])]
                 pos += len(by_doc[d])
-    mentions: list[Mention] = []
-    errors = []
-    for doc_id in group:
+    out: dict[str, dict] = {}
+    for key, doc_id in zip(keys, group):
+        errors, rows, used = [], [], []
         try:
             found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id), use_rules)
             text = texts[doc_id]
             for m in found:
                 m.text = text[m.start : m.end]
-            mentions.extend(found)
+            rows = as_rows(found)
+            with_mentions = {m.sentence_id for m in found}
+            used = [
+                {"doc_id": doc_id, "sentence_id": s.sentence_id, "text": text[s.start : s.end], "tokens": s.tokens}
+                for s in by_doc[doc_id] if s.sentence_id in with_mentions
+            ]
         except Exception as exc:  # one bad article never stops the run
             log.warning("%s: ner failed: %r", doc_id, exc)
             errors.append({"doc_id": doc_id, "stage": "ner", "error": f"ner failed: {exc!r}"})
-    return {
-        "mentions": pd.DataFrame(as_rows(mentions), columns=columns(Mention)),
-        "errors": pd.DataFrame(errors, columns=["doc_id", "stage", "error"]),
-    }
+        out[key] = {"mentions": rows, "sentences": used, "errors": errors}
+    return out

@@ -1,6 +1,6 @@
 """resolve: mentions → entities, and person–title–organization affiliations.
 
-requires: documents, sentences, mentions     provides: resolved_mentions, entities, affiliations, resolution
+requires: documents, mentions, mention_sentences     provides: resolved_mentions, entities, affiliations, resolution
 Within a document: a surname alone or a name with an honorific joins the full name; an elliptic org
 («موسسه», «ستاد») joins the document's full name with that head; a headless core («بهزیستی استان»)
 joins the document's organization with that core; a shorter form joins a longer one with the same head
@@ -463,7 +463,7 @@ RESOLUTION_COLUMNS = [
 
 class ResolveStage(Stage):
     name = "resolve"
-    requires = ("documents", "sentences", "mentions")
+    requires = ("documents", "mentions", "mention_sentences")
     provides = ("resolved_mentions", "entities", "affiliations", "resolution")
     settings_used = ("person_link_threshold", "person_link_margin", "aliases")
 
@@ -500,22 +500,29 @@ class ResolveStage(Stage):
         return rules
 
     def run(self, ctx: Context) -> dict:
-        docs = ctx.work.read("documents")
-        sentences = ctx.work.read("sentences")
+        # compact inputs only: the mentions, the sentences holding them, the documents' agency and date
+        docs = ctx.work.read("documents", ["doc_id", "agency", "date"])
         mentions = ctx.work.read("mentions")
         aliases = self._aliases(ctx)
-        tokens_of = {(r.doc_id, int(r.sentence_id)): list(r.tokens) for r in sentences.itertuples(index=False)}
-        texts = dict(zip(docs["doc_id"], docs["text"]))
+        tokens_of: dict[tuple[str, int], list[str]] = {}
+        sent_text: dict[tuple[str, int], str] = {}
+        for row in ctx.work.rows("mention_sentences"):
+            where = (row["doc_id"], row["sentence_id"])
+            tokens_of[where], sent_text[where] = row["tokens"], row["text"]
         agencies = dict(zip(docs["doc_id"], docs["agency"]))
         dates = dict(zip(docs["doc_id"], docs["date"]))
-        sent_text = {
-            (r.doc_id, int(r.sentence_id)): texts[r.doc_id][int(r.start) : int(r.end)] for r in sentences.itertuples(index=False)
-        }
+        del docs
+        by_doc: dict[str, list[dict]] = defaultdict(list)
+        for row in mentions.to_dict("records"):
+            by_doc[row["doc_id"]].append(row)
+        mention_columns = list(mentions.columns)
+        del mentions
         # 1. each document on its own
         resolved = [
-            resolve_document(doc_id, frame.to_dict("records"), tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or "")
-            for doc_id, frame in mentions.groupby("doc_id", sort=False)
+            resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or "")
+            for doc_id, rows in by_doc.items()
         ]
+        del by_doc, tokens_of
         # 2. persons across documents
         profiles, owner = [], []
         for doc in resolved:
@@ -606,7 +613,7 @@ class ResolveStage(Stage):
             ],
             columns=RESOLUTION_COLUMNS,
         )
-        ctx.work.write("resolved_mentions", pd.DataFrame(out_rows, columns=list(mentions.columns)))
+        ctx.work.write("resolved_mentions", pd.DataFrame(out_rows, columns=mention_columns))
         ent_frame = pd.DataFrame(as_rows(entities), columns=columns(Entity))
         ctx.work.write("entities", ent_frame)
         ctx.work.write("affiliations", pd.DataFrame(as_rows(affiliations), columns=columns(Affiliation)))

@@ -1,0 +1,108 @@
+"""Per-article results cache: one SQLite file per stage in ``<output>/_work/cache/``.
+
+A stage's result for one article is stored under a key that hashes everything the result depends on
+(the article's bytes or normalized text, the model, the rules' version, the stage's settings), so a re-run
+computes only new or changed articles and a changed rule misses exactly the stages that read it.
+
+Why SQLite: lookups by key without loading the cache, one transaction per batch (a killed run leaves
+every batch it finished, and the next run resumes from there), and nothing to install.  Values are
+JSON (zlib-compressed): plain rows of strings, numbers and lists, readable by any tool, never pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value BLOB NOT NULL, used REAL NOT NULL)"
+_BATCH = 500  # keys per SELECT (SQLite's variable limit is 32,766; smaller statements stay fast)
+
+
+def encode(value) -> bytes:
+    return zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
+
+
+def decode(blob: bytes):
+    return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+class ResultCache:
+    """``key → value`` for one stage.  ``used`` marks the keys of the current run; :meth:`prune` drops the
+    rest at the end of a finished run, so the cache follows the corpus instead of growing forever."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60)
+        try:
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except sqlite3.DatabaseError:  # a damaged cache file is a cache miss, not a failed run
+            self._db.close()
+            self.path.unlink(missing_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        self._stamp = time.time()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, object]:
+        """The cached values of ``keys`` (missing keys are absent); marks them used by this run."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, object] = {}
+        for lo in range(0, len(keys), _BATCH):
+            batch = keys[lo : lo + _BATCH]
+            marks = ",".join("?" * len(batch))
+            for key, blob in self._db.execute(f"SELECT key, value FROM results WHERE key IN ({marks})", batch):
+                try:
+                    found[key] = decode(blob)
+                except (zlib.error, ValueError):  # a damaged entry is recomputed
+                    continue
+        if found:
+            self._db.executemany("UPDATE results SET used = ? WHERE key = ?", [(self._stamp, k) for k in found])
+            self._db.commit()
+        return found
+
+    def has_many(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` are cached (without reading their values); marks them used."""
+        keys = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for lo in range(0, len(keys), _BATCH):
+            batch = keys[lo : lo + _BATCH]
+            marks = ",".join("?" * len(batch))
+            found.update(k for (k,) in self._db.execute(f"SELECT key FROM results WHERE key IN ({marks})", batch))
+        if found:
+            self._db.executemany("UPDATE results SET used = ? WHERE key = ?", [(self._stamp, k) for k in found])
+            self._db.commit()
+        return found
+
+    def put_many(self, items: dict[str, object]) -> None:
+        """Store a batch in one transaction: after a crash it is there entirely or not at all."""
+        if not items:
+            return
+        rows = [(key, encode(value), self._stamp) for key, value in items.items()]
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO results (key, value, used) VALUES (?, ?, ?)", rows)
+
+    def prune(self) -> int:
+        """Drop the entries this run did not use (articles removed, rules or model changed)."""
+        with self._db:
+            dropped = self._db.execute("DELETE FROM results WHERE used < ?", (self._stamp,)).rowcount
+        if dropped:
+            self._db.execute("VACUUM")
+        return dropped
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ResultCache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -90,9 +90,12 @@ class PhraseTable:
         """(length, value) of the longest entry that starts at ``tokens[i]``, or None."""
         if i >= len(tokens):
             return None
-        for phrase, value in self._by_first.get(tokens[i], ()):
+        bucket = self._by_first.get(tokens[i])
+        if bucket is None:  # most tokens start no entry: one dict lookup
+            return None
+        for phrase, value in bucket:  # longest first; the first token is equal by construction
             n = len(phrase)
-            if tuple(tokens[i : i + n]) == phrase:
+            if n == 1 or tuple(tokens[i : i + n]) == phrase:
                 return n, value
         return None
 

@@ -178,8 +178,15 @@ def _spelling() -> tuple[re.Pattern, dict[str, str]]:
     return pattern, pairs
 
 
+# str.translate walks every character in Python-level lookups (deletions force its slow path); the
+# characters to fold are rare, so a regex finds them ten times faster
+_FOLD_TABLE = {chr(k): (v if isinstance(v, str) else chr(v) if v is not None else "") for k, v in {**_CHAR_FOLD, **_DIGITS}.items()}
+_FOLD = re.compile("[" + "".join(re.escape(c) for c in _FOLD_TABLE) + "]")
+_DIGIT_CHARS = re.compile("[۰-۹٠-٩]")
+
+
 def _fold_chars(text: str) -> str:
-    return text.translate(_CHAR_FOLD).translate(_DIGITS)
+    return _FOLD.sub(lambda m: _FOLD_TABLE[m.group()], text)
 
 
 def _normalize_line(line: str) -> str:
@@ -187,7 +194,8 @@ def _normalize_line(line: str) -> str:
     if not line.strip():
         return ""
     # hazm may reintroduce Persian digits in some paths and leaves «(ره)» unspaced after some words.
-    line = line.translate(_DIGITS)
+    if _DIGIT_CHARS.search(line):
+        line = line.translate(_DIGITS)
     line = _MARK.sub(lambda m: f" ({m.group(1)})", line)
     # ZWNJ clean-up before the word-level variants («0 ‌مدیر کل»: hazm spaced a digit off a ZWNJ)
     line = _SPACES.sub(" ", _ZWNJ_EDGE.sub("", _MULTI_ZWNJ.sub(ZWNJ, line)))

@@ -174,8 +174,50 @@ def _name_variants(name: str) -> list[str]:
     return sorted(out)
 
 
+def user_cache_dir() -> Path:
+    """Where Peyvand keeps what it can rebuild (snapshots of hazm's normalizer and of the lexicons):
+    $PEYVAND_CACHE_DIR, else $XDG_CACHE_HOME/peyvand, else ~/.cache/peyvand."""
+    root = os.environ.get("PEYVAND_CACHE_DIR")
+    if root:
+        return Path(root)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "peyvand"
+
+
 @lru_cache(maxsize=1)
 def lexicons() -> Lexicons:
+    """The lexicons, from a snapshot keyed by :func:`rules_version` when one exists: building them
+    normalizes every entry with hazm (~2 s with its import), which a stage whose input is already
+    normalized (ner, resolve) would pay in every process for nothing.  An edited data file changes the
+    key, so the snapshot is rebuilt; the snapshot is written by Peyvand into the user's own cache."""
+    import pickle
+    import time
+
+    path = user_cache_dir() / f"lexicons-{rules_version()}.pickle"
+    try:
+        with open(path, "rb") as handle:
+            found = pickle.load(handle)
+        if isinstance(found, Lexicons):
+            return found
+    except Exception:  # absent, damaged or from another version: build below
+        pass
+    built = build_lexicons()
+    try:
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(built, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        for old in path.parent.glob("lexicons-*.pickle"):  # snapshots of edited rules, unused for a week
+            if old != path and old.stat().st_mtime < time.time() - 7 * 86400:
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only home: build in every process, as before
+        pass
+    return built
+
+
+def build_lexicons() -> Lexicons:
     from pipeline.normalize import normalize, normalize_many
 
     title_rows = read_rows("titles.tsv", 3)

@@ -86,7 +86,7 @@ def _hazm_normalizer():
     import hazm
 
     path = _snapshot_path(getattr(hazm, "__version__", "") or _hazm_version())
-    if path is not None and path.exists():
+    if path.exists():
         try:
             return _restore(path)
         except Exception:  # a stale or damaged snapshot: build afresh below
@@ -95,11 +95,10 @@ def _hazm_normalizer():
     # «می شود» and lost ZWNJ before suffixes («حوزههای» → «حوزه‌های»).
     # persian_style=False: it would turn decimal points into «٫» and spaces around them (not idempotent)
     normalizer = hazm.Normalizer(persian_numbers=False, persian_style=False)
-    if path is not None:
-        try:
-            _save(normalizer, path)
-        except Exception:  # a read-only home: build every time, as before
-            pass
+    try:
+        _save(normalizer, path)
+    except Exception:  # a read-only home: build every time, as before
+        pass
     return normalizer
 
 
@@ -113,16 +112,11 @@ def _hazm_version() -> str:
 
 
 def _snapshot_path(hazm_version: str):
-    import os
     import sys
-    from pathlib import Path
 
-    root = os.environ.get("PEYVAND_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "peyvand"
-    )
-    if not root:
-        return None
-    return Path(root) / f"hazm-{hazm_version}-normalizer-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+    from pipeline.lexicons import user_cache_dir
+
+    return user_cache_dir() / f"hazm-{hazm_version}-normalizer-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
 
 
 # The snapshot holds the objects' attributes, not the objects: hazm's WordTokenizer keeps two lambdas

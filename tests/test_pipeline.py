@@ -7,7 +7,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from conftest import GOLD, SEEDS, invoke
+from conftest import GOLD, ROOT, SEEDS, invoke
 from pipeline.io.exports import CONTRACT_COLUMNS
 
 
@@ -161,3 +161,86 @@ def test_workers_give_the_same_outputs(tmp_path):
     for name in ("documents", "sentences", "mentions"):
         pd.testing.assert_frame_equal(frames[1][name], frames[2][name])
     assert (frames[2]["mentions"]["source"].str.contains("stanza")).any()
+
+
+def test_dask_cluster_gives_the_same_outputs_as_a_local_run(tmp_path):
+    """ingest and ner partitions on a Dask LocalCluster (2 worker processes, each loading the default
+    model once): the same entities, affiliations and edges as a run in this process."""
+    distributed = pytest.importorskip("distributed")
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    assert invoke("run", SEEDS, "-o", local, "-q").exit_code == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = invoke("run", SEEDS, "-o", remote, "-q", "--chunk-size", "2", "--executor", "dask",
+                        "--scheduler", cluster.scheduler_address)
+        assert result.exit_code == 0, result.output
+    manifest = json.loads((remote / "_work" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["ingest"]["summary"]["ran_on"].startswith(f"Dask cluster at {cluster.scheduler_address}")
+    assert manifest["ingest"]["summary"]["jobs"] == 3 and manifest["ner"]["summary"]["processed"] == 5
+    for name in ("entities", "affiliations", "edges", "mentions", "nodes"):
+        pd.testing.assert_frame_equal(read(local, name), read(remote, name), obj=name)
+    assert (read(remote, "mentions")["source"].str.contains("stanza")).any()  # the model ran on the workers
+
+
+def _peyvand(*args, env=None):
+    import os
+    import subprocess
+    import sys
+
+    run_env = dict(os.environ, **(env or {}))
+    done = subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True, env=run_env,
+                          cwd=SEEDS.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def _summaries(out):
+    manifest = json.loads((out / "_work" / "manifest.json").read_text(encoding="utf-8"))
+    return {stage: entry["summary"] for stage, entry in manifest.items()}
+
+
+def test_a_rerun_processes_only_new_articles_and_a_rule_change_only_the_rules(tmp_path):
+    """The per-article cache: adding an article processes that one alone (old articles' rows unchanged);
+    an edited rule file re-runs the domain layer on every article but neither the normalizer nor the model."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    seeds = sorted(SEEDS.glob("*.txt"))
+    for seed in seeds[:4]:
+        shutil.copy(seed, corpus / seed.name)
+    out = tmp_path / "out"
+    _peyvand("run", corpus, "-o", out, "-q")
+    first = _summaries(out)
+    assert first["ingest"]["processed"] == 4 and first["ner"]["model_tagged"] == 4
+    old_mentions = read(out, "mentions")
+    old_docs = read(out, "documents")
+
+    shutil.copy(seeds[4], corpus / seeds[4].name)  # a new article arrives
+    _peyvand("run", corpus, "-o", out, "-q")
+    second = _summaries(out)
+    assert (second["ingest"]["processed"], second["ingest"]["reused"]) == (1, 4)
+    assert (second["ner"]["processed"], second["ner"]["reused"], second["ner"]["model_tagged"]) == (1, 4, 1)
+    old_ids = set(old_docs["doc_id"])
+    new_mentions = read(out, "mentions")
+    cols = [c for c in old_mentions.columns if c != "entity_id"]
+    pd.testing.assert_frame_equal(new_mentions[new_mentions["doc_id"].isin(old_ids)][cols].reset_index(drop=True),
+                                  old_mentions[cols])
+    new_docs = read(out, "documents")
+    pd.testing.assert_frame_equal(new_docs[new_docs["doc_id"].isin(old_ids)].reset_index(drop=True), old_docs)
+    # the same as a clean run on the five articles
+    clean = tmp_path / "clean"
+    _peyvand("run", corpus, "-o", clean, "-q")
+    for name in ("documents", "mentions", "entities", "affiliations", "edges"):
+        pd.testing.assert_frame_equal(read(out, name), read(clean, name), obj=name)
+
+    # an edited rule file (a copy of the data folder, as a user would keep one)
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "pipeline" / "data", data)
+    with (data / "titles.tsv").open("a", encoding="utf-8") as handle:
+        handle.write("سرپرست ویژه\tسرپرست\t\n")
+    status = _peyvand("status", "-o", out, env={"PEYVAND_DATA_DIR": str(data)})
+    assert "rules changed" in status.stdout + status.stderr
+    _peyvand("run", corpus, "-o", out, "-q", env={"PEYVAND_DATA_DIR": str(data)})
+    third = _summaries(out)
+    assert third["ingest"]["processed"] == 0  # the text does not depend on titles.tsv
+    assert (third["ner"]["processed"], third["ner"]["model_tagged"]) == (5, 0)  # rules again, the model not
+    for name in ("mentions", "entities", "edges"):
+        pd.testing.assert_frame_equal(read(out, name), read(clean, name), obj=name)  # the new title is not in them

@@ -109,8 +109,9 @@ def _agency(text: str) -> str:
     return " ".join(tokens[:8])
 
 
-def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
-    """One article → a Document (status error with a reason when it cannot be read) and warnings."""
+def ingest_article(raw: RawArticle, settings, agency: bool = True) -> tuple[Document, list[str]]:
+    """One article → a Document (status error with a reason when it cannot be read) and warnings.
+    ``agency=False`` leaves the text's agency to :func:`with_agency` (the stage caches what comes before)."""
     doc = Document(raw.doc_id, raw.source_path)
     warnings: list[str] = []
     if raw.error:
@@ -151,7 +152,9 @@ def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
     if not doc.date:
         banners = [line for line in removed if re.match(r"^[•\-*\s]*(امروز|برابر با)", line)]
         doc.date = find_date(body) or find_date("\n".join(x for x in removed if x not in banners))
-    doc.agency = _agency(body) or raw.source
+    doc.agency = raw.source
+    if agency:
+        with_agency_of(doc)
     cuts: list[int] = []
     doc.sentences = split_sentences(doc.doc_id, body, settings.max_sentence_tokens, cuts)
     doc.n_sentences = len(doc.sentences)
@@ -163,16 +166,36 @@ def ingest_article(raw: RawArticle, settings) -> tuple[Document, list[str]]:
 
 
 def article_key(version: str, settings: dict, raw: RawArticle) -> str:
-    """The cache key of one article's ingest result: its bytes, its metadata, the rules and the settings."""
+    """The cache key of one article's ingest result: its bytes, its metadata, the rules and the settings.
+    Not its path: a corpus moved or a JSONL with lines inserted still hits (the path is set on reading)."""
     data = raw.data.encode("utf-8", "surrogatepass") if isinstance(raw.data, str) else (raw.data or b"")
-    return digest(version, sorted(settings.items()), raw.doc_id, raw.source_path, raw.error, raw.date, raw.source,
-                  digest(data))
+    return digest(version, sorted(settings.items()), raw.doc_id, raw.error, raw.date, raw.source, digest(data))
+
+
+def text_version() -> str:
+    """What the cached part of ingest depends on: the code and the normalizer's and furniture's data
+    files.  Not the other rules: the agency is taken with them when the tables are written, so an
+    edited title or gazetteer entry does not re-normalize the corpus."""
+    from pipeline.lexicons import code_version, data_dir
+
+    return digest(code_version(), *[(data_dir() / name).read_bytes() for name in ("spelling.tsv", "furniture.tsv")])
+
+
+def with_agency(document: dict) -> dict:
+    """The agency from the «به گزارش ...» of the text (the domain layer cuts it), else the input's field."""
+    if document["status"] == "ok":
+        document["agency"] = _agency(document["text"]) or document["agency"]
+    return document
+
+
+def with_agency_of(doc: Document) -> None:
+    doc.agency = _agency(doc.text) or doc.agency
 
 
 def ingest_one(raw: RawArticle, settings) -> dict:
     """One article's result as plain rows: {"document": row, "sentences": [rows], "errors": [rows]}."""
     try:
-        doc, warnings = ingest_article(raw, settings)
+        doc, warnings = ingest_article(raw, settings, agency=False)
     except Exception as exc:  # one bad article never stops the run
         doc = Document(raw.doc_id, raw.source_path, status="error", error=f"ingest failed: {exc!r}")
         warnings = []
@@ -234,9 +257,10 @@ class IngestStage(Stage):
         if settings.input is None:
             raise StageError("ingest needs an input: a folder of .txt files, a .jsonl or a .csv")
         used = {k: str(v) for k, v in settings.describe().items() if k in self.settings_used and k != "input"}
-        version = self.version()
+        version = text_version()
         size = max(1, settings.chunk_size)
         order: list[str] = []  # every article's key, in input order: all that is kept of the corpus
+        paths: list[str] = []
         reused = jobs_sent = 0
         with ctx.work.cache(self.name) as cache:
             # pass 1: the articles missing from the cache, a batch at a time, results into the cache
@@ -245,6 +269,7 @@ class IngestStage(Stage):
                 for batch in batched(mark_duplicates(iter_articles(settings.input)), size):
                     keys = [article_key(version, used, raw) for raw in batch]
                     order.extend(keys)
+                    paths.extend(raw.source_path for raw in batch)
                     cached = cache.has_many(keys)
                     reused += len(cached)
                     todo = [(k, raw) for k, raw in zip(keys, batch) if k not in cached]
@@ -267,13 +292,16 @@ class IngestStage(Stage):
             errors: list[dict] = []
             n_docs = n_ok = 0
             with ctx.work.writer("documents", DOCUMENT_SCHEMA) as documents, ctx.work.writer("sentences", SENTENCE_SCHEMA) as sentences:
-                for keys in batched(order, size):
+                for lo in range(0, len(order), size):
+                    keys = order[lo : lo + size]
                     found = cache.get_many(keys)
                     missing = [k for k in keys if k not in found]
                     if missing:
                         raise StageError(f"the ingest cache lost {len(missing)} result(s): delete {cache.path} and run again")
                     items = [found[k] for k in keys]
-                    documents.write([item["document"] for item in items])
+                    for item, path in zip(items, paths[lo : lo + size]):
+                        item["document"]["source_path"] = path
+                    documents.write([with_agency(item["document"]) for item in items])
                     sentences.write([row for item in items for row in item["sentences"]])
                     for item in items:
                         errors.extend(item["errors"])

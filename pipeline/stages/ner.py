@@ -139,6 +139,12 @@ def document_key(version: str, model_id: str, use_rules: bool, doc: dict, senten
                   digest([s.tokens for s in sentences]))
 
 
+def model_key(model_id: str, sentences: list[Sentence]) -> str:
+    """The cache key of the model's spans for one document: the model and the tokens, not the rules, so
+    an edited rule re-runs the domain layer and the merge but never the neural tagger."""
+    return digest(model_id, digest([s.tokens for s in sentences]))
+
+
 MENTION_SCHEMA = schema_of(Mention)
 # the sentences that hold mentions, with their text: all that resolve needs of the corpus besides mentions
 MENTION_SENTENCE_SCHEMA = schema_of(MentionSentence)
@@ -172,39 +178,48 @@ class NerStage(Stage):
         version, use_rules = self.version(), ctx.settings.use_rules
         target = max(1, ctx.settings.ner_batch_size) * 4
         order: list[str] = []
-        reused = jobs_sent = 0
-        with ctx.work.cache(self.name) as cache:
-            # pass 1: documents missing from the cache → jobs of about `target` sentences → the cache
+        reused = jobs_sent = tagged_docs = 0
+        with ctx.work.cache(self.name) as cache, ctx.work.cache("ner-model") as model_cache:
+            # pass 1: documents missing from the cache → jobs of about `target` sentences → the cache.
+            # The model's own spans have a cache of their own: a document whose mentions are stale only
+            # because a rule changed goes to the domain layer with its cached model spans.
             def jobs():
                 nonlocal reused, jobs_sent
-                group: list[tuple[str, dict, list[Sentence]]] = []
+                group: list[tuple[str, str, dict, list[Sentence], list | None]] = []
                 size = 0
 
                 def job():
                     nonlocal jobs_sent
                     jobs_sent += 1
-                    return ([k for k, _d, _s in group], {d["doc_id"]: s for _k, d, s in group},
-                            {d["doc_id"]: d["text"] for _k, d, _s in group}, use_rules)
+                    return ([(k, mk) for k, mk, _d, _s, _m in group], {d["doc_id"]: s for _k, _mk, d, s, _m in group},
+                            {d["doc_id"]: d["text"] for _k, _mk, d, _s, _m in group},
+                            {d["doc_id"]: m for _k, _mk, d, _s, m in group}, use_rules)
 
                 for batch in _batched(iter_documents(ctx.work), 256):
                     keys = [document_key(version, model_id, use_rules, doc, sents) for doc, sents in batch]
+                    mkeys = [model_key(model_id, sents) if spec is not None else "" for _doc, sents in batch]
                     order.extend(keys)
                     cached = cache.has_many(keys)
                     reused += len(cached)
-                    for key, (doc, sents) in zip(keys, batch):
-                        if key in cached:
-                            continue
-                        group.append((key, doc, sents))
-                        size += len(sents)
+                    todo = [(k, mk, doc, sents) for k, mk, (doc, sents) in zip(keys, mkeys, batch) if k not in cached]
+                    spans = model_cache.get_many([mk for _k, mk, _d, _s in todo if mk]) if todo else {}
+                    model_cache.has_many([mk for mk in mkeys if mk])  # kept: the next rule change needs them
+                    for key, mk, doc, sents in todo:
+                        known = spans.get(mk) if mk else None
+                        group.append((key, mk, doc, sents, known))
+                        size += len(sents) if (mk and known is None) else len(sents) // 8  # the rules are cheap
                         if size >= target:
                             yield job()
                             group, size = [], 0
                 if group:
                     yield job()
 
-            results = ctx.executor().map(tag_job, jobs(), initializer=load_tagger, initargs=(spec,))
+            results = ctx.executor().map(tag_job, jobs(), initializer=set_tagger, initargs=(spec,))
             for result in progress_iter(results, "ner", ctx.progress):
-                cache.put_many(result)
+                cache.put_many({key: item for key, (item, _mk, _spans) in result.items()})
+                fresh = {mk: spans for _item, mk, spans in result.values() if mk and spans is not None}
+                model_cache.put_many(fresh)
+                tagged_docs += len(fresh)
             # pass 2: the tables from the cache, in corpus order
             errors: list[dict] = []
             counts: Counter = Counter()
@@ -222,10 +237,11 @@ class NerStage(Stage):
                     for item in items:
                         errors.extend(item["errors"])
             cache.prune()
+            model_cache.prune()
         ctx.work.set_errors(self.name, errors)
         return {
             "model": model_desc, "documents": len(order), "mentions": sum(counts.values()),
-            "processed": len(order) - reused, "reused": reused, "jobs": jobs_sent, "ran_on": ctx.executor().describe(),
+            "processed": len(order) - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ctx.executor().describe(),
             **{k: int(v) for k, v in sorted(counts.items())},
         }
 
@@ -241,29 +257,38 @@ def _batched(items, size: int):
         yield batch
 
 
-def load_tagger(spec) -> None:
-    """Worker initializer: the model, once per process (None: the domain layer alone).  A failure is kept
-    and raised by the first job: a pool would otherwise restart a failing initializer forever."""
+def set_tagger(spec) -> None:
+    """Worker initializer: which model this process uses (None: the domain layer alone).  The model is
+    loaded on first need, once per process: a run whose documents all have cached model spans (a rule
+    changed) never loads it."""
     state = worker_state()
-    try:
-        state["tagger"] = NerTagger(spec) if spec is not None else None
-        state["error"] = None
-    except Exception as exc:
-        state["tagger"], state["error"] = None, exc
+    state["spec"], state["tagger"], state["error"] = spec, None, None
 
 
-def tag_job(job: tuple) -> dict[str, dict]:
-    """Mentions of a group of documents not in the cache: one model pass over all their sentences (full
-    batches), then the domain layer per document → {key: {"mentions", "sentences", "errors"}}."""
-    keys, by_doc, texts, use_rules = job
-    group = list(by_doc)
+def _tagger():
     state = worker_state()
+    if state.get("tagger") is None and state.get("error") is None and state.get("spec") is not None:
+        try:
+            state["tagger"] = NerTagger(state["spec"])
+        except Exception as exc:  # kept and raised by every job: a pool would restart a failing initializer
+            state["error"] = exc
     if state.get("error") is not None:
         raise RuntimeError(f"the NER model could not be loaded: {state['error']!r}")
-    tagger = state.get("tagger")
-    model_out: dict[str, list] = {}
-    if tagger is not None:
-        flat = [s.tokens for d in group for s in by_doc[d]]
+    return state.get("tagger")
+
+
+def tag_job(job: tuple) -> dict[str, tuple]:
+    """Mentions of a group of documents not in the cache: one model pass over the sentences of those
+    without cached model spans (full batches), then the domain layer per document
+    → {key: ({"mentions", "sentences", "errors"}, model key, model spans)}."""
+    keys, by_doc, texts, known, use_rules = job
+    group = list(by_doc)
+    model_out: dict[str, list] = {d: known[d] for d in group if known.get(d) is not None}
+    fresh: set[str] = set()
+    need = [d for (_k, mk), d in zip(keys, group) if mk and d not in model_out]
+    if need:
+        tagger = _tagger()
+        flat = [s.tokens for d in need for s in by_doc[d]]
         try:
             tagged = tagger.tag(flat)
         except Exception as exc:  # a model failure on one batch: the rules still run for it
@@ -271,11 +296,12 @@ def tag_job(job: tuple) -> dict[str, dict]:
             tagged = None
         if tagged is not None:
             pos = 0
-            for d in group:
-                model_out[d] = tagged[pos : pos + len(by_doc[d])]
+            for d in need:
+                model_out[d] = [[list(span) for span in spans] for spans in tagged[pos : pos + len(by_doc[d])]]
+                fresh.add(d)
                 pos += len(by_doc[d])
-    out: dict[str, dict] = {}
-    for key, doc_id in zip(keys, group):
+    out: dict[str, tuple] = {}
+    for (key, mk), doc_id in zip(keys, group):
         errors, rows, used = [], [], []
         try:
             found = document_mentions(doc_id, by_doc[doc_id], model_out.get(doc_id), use_rules)
@@ -291,5 +317,5 @@ def tag_job(job: tuple) -> dict[str, dict]:
         except Exception as exc:  # one bad article never stops the run
             log.warning("%s: ner failed: %r", doc_id, exc)
             errors.append({"doc_id": doc_id, "stage": "ner", "error": f"ner failed: {exc!r}"})
-        out[key] = {"mentions": rows, "sentences": used, "errors": errors}
+        out[key] = ({"mentions": rows, "sentences": used, "errors": errors}, mk, model_out.get(doc_id) if doc_id in fresh else None)
     return out

@@ -117,12 +117,15 @@ def document_mentions(
     return mentions
 
 
-def iter_documents(work) -> Iterator[tuple[dict, list[Sentence]]]:
-    """(document row, its sentences) of every readable document, in corpus order, streaming the two
-    tables side by side (ingest writes them in the same order): the corpus is never all in memory."""
-    sentences = work.rows("sentences")
+def iter_documents(work, only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
+    """(document row, its sentences) of every readable document (or of the ``only`` ones), in corpus
+    order, streaming the two tables side by side (ingest writes them in the same order): the corpus is
+    never all in memory, and the sentences of documents not asked for are never turned into objects."""
+    sentences = _sentence_rows(work, only)
     pending = next(sentences, None)
     for doc in work.rows("documents", ["doc_id", "text", "status"]):
+        if only is not None and doc["doc_id"] not in only:
+            continue
         own = []
         while pending is not None and pending["doc_id"] == doc["doc_id"]:
             own.append(Sentence(**pending))
@@ -133,16 +136,45 @@ def iter_documents(work) -> Iterator[tuple[dict, list[Sentence]]]:
         raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again")
 
 
-def document_key(version: str, model_id: str, use_rules: bool, doc: dict, sentences: list[Sentence]) -> str:
-    """The cache key of one document's mentions: its text and tokens, the model, the rules."""
-    return digest(version, model_id, use_rules, doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")),
-                  digest([s.tokens for s in sentences]))
+def _sentence_rows(work, only: set[str] | None):
+    if only is None:
+        yield from work.rows("sentences")
+        return
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = pa.array(sorted(only), type=pa.string())
+    for batch in pq.ParquetFile(work.table_path("sentences"), pre_buffer=False).iter_batches(batch_size=4096, use_threads=False):
+        yield from batch.filter(pc.is_in(batch.column("doc_id"), value_set=wanted)).to_pylist()
 
 
-def model_key(model_id: str, sentences: list[Sentence]) -> str:
+def iter_document_keys(work) -> Iterator[tuple[str, str, str]]:
+    """(doc_id, digest of its text, digest of its sentence boundaries) of every readable document, from
+    the text and two integer columns: enough to key the cache without reading any token."""
+    bounds = work.rows("sentences", ["doc_id", "start", "end"], batch_rows=8192)
+    pending = next(bounds, None)
+    for doc in work.rows("documents", ["doc_id", "text", "status"]):
+        own = []
+        while pending is not None and pending["doc_id"] == doc["doc_id"]:
+            own.append((pending["start"], pending["end"]))
+            pending = next(bounds, None)
+        if doc["status"] == "ok":
+            yield doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")), digest(own)
+
+
+def document_key(version: str, model_id: str, use_rules: bool, doc_id: str, text_digest: str, bounds: str) -> str:
+    """The cache key of one document's mentions: its text and sentences, the model, the rules (and the
+    code: the tokens of a sentence follow from its text and the tokenizer)."""
+    return digest(version, model_id, use_rules, doc_id, text_digest, bounds)
+
+
+def model_key(model_id: str, text_digest: str, bounds: str) -> str:
     """The cache key of the model's spans for one document: the model and the tokens, not the rules, so
     an edited rule re-runs the domain layer and the merge but never the neural tagger."""
-    return digest(model_id, digest([s.tokens for s in sentences]))
+    from pipeline.stages.ingest import text_version
+
+    return digest(model_id, text_version(), text_digest, bounds)
 
 
 MENTION_SCHEMA = schema_of(Mention)
@@ -195,16 +227,21 @@ class NerStage(Stage):
                             {d["doc_id"]: d["text"] for _k, _mk, d, _s, _m in group},
                             {d["doc_id"]: m for _k, _mk, d, _s, m in group}, use_rules)
 
-                for batch in _batched(iter_documents(ctx.work), 256):
-                    keys = [document_key(version, model_id, use_rules, doc, sents) for doc, sents in batch]
-                    mkeys = [model_key(model_id, sents) if spec is not None else "" for _doc, sents in batch]
+                missing: dict[str, tuple[str, str]] = {}  # doc_id → (key, model key): what to compute
+                for batch in _batched(iter_document_keys(ctx.work), 512):
+                    keys = [document_key(version, model_id, use_rules, d, text, bounds) for d, text, bounds in batch]
+                    mkeys = [model_key(model_id, text, bounds) if spec is not None else "" for _d, text, bounds in batch]
                     order.extend(keys)
                     cached = cache.has_many(keys)
                     reused += len(cached)
-                    todo = [(k, mk, doc, sents) for k, mk, (doc, sents) in zip(keys, mkeys, batch) if k not in cached]
-                    spans = model_cache.get_many([mk for _k, mk, _d, _s in todo if mk]) if todo else {}
                     model_cache.has_many([mk for mk in mkeys if mk])  # kept: the next rule change needs them
-                    for key, mk, doc, sents in todo:
+                    missing.update({d: (k, mk) for (d, _t, _b), k, mk in zip(batch, keys, mkeys) if k not in cached})
+                if not missing:
+                    return
+                for batch in _batched(iter_documents(ctx.work, set(missing)), 256):
+                    spans = model_cache.get_many([missing[doc["doc_id"]][1] for doc, _s in batch if spec is not None])
+                    for doc, sents in batch:
+                        key, mk = missing[doc["doc_id"]]
                         known = spans.get(mk) if mk else None
                         group.append((key, mk, doc, sents, known))
                         size += len(sents) if (mk and known is None) else len(sents) // 8  # the rules are cheap

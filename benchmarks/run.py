@@ -3,14 +3,20 @@
     python benchmarks/run.py                      # corpora of 1,000 and 10,000 articles
     python benchmarks/run.py --sizes 200 1000     # smaller, for a quick look
 
-For each corpus size it generates a genre corpus (`peyvand synth`, not timed), then runs each stage as a
-separate process, exactly as a user would (`peyvand ingest`, `ner`, `resolve`, `graph`), once with the
-default model and once with the domain layer alone (`--no-model`), and measures wall time and the peak
-resident memory of each stage's process (``os.wait4``).  It then times bare ``stanza.Pipeline`` NER (the
-default model, its batch size, pre-split sentences, in a process of its own) over the same sentences: the
-floor for a design that runs a neural tagger over every sentence.  It writes the table, the machine's
-description and the ratios to ``benchmarks/RESULTS.md`` and a picture of time against corpus size to
-``benchmarks/time_vs_size.png``.
+For each corpus size it generates a genre corpus (`peyvand synth`, not timed), then:
+
+1. runs each stage as a separate process, exactly as a user would (`peyvand ingest`, `ner`, `resolve`,
+   `graph`), once with the default model and once with the domain layer alone (`--no-model`), measuring
+   wall time and the peak resident memory of each stage's process (``os.wait4``);
+2. runs the whole pipeline as one `peyvand run` process (model, and rules-only) on the corpus less its
+   last 1% of articles (a cold run: empty cache), then adds that 1% and runs again (the daily re-run),
+   and checks that the old articles' rows are unchanged;
+3. runs `peyvand ner --workers 2` from an empty ner cache and compares it with the `--workers 1` stage run;
+4. times bare ``stanza.Pipeline`` NER (the default model, its batch size, pre-split sentences, in a process
+   of its own) over the same sentences: the floor for a design that runs a neural tagger over every sentence.
+
+It writes the tables, the machine's description and the ratios to ``benchmarks/RESULTS.md`` and a picture
+of time against corpus size to ``benchmarks/time_vs_size.png``.
 """
 
 from __future__ import annotations
@@ -63,6 +69,48 @@ def run_pipeline(articles: Path, out: Path, rules_only: bool) -> dict:
         wall, rss, _ = run_measured(peyvand(*args, "-o", str(out), "-q"))
         rows[stage] = {"seconds": wall, "rss_mb": rss}
     return rows
+
+
+def whole_runs(articles: Path, work: Path, rules_only: bool) -> dict:
+    """A cold `peyvand run` on all but the last 1% of the articles, then a re-run with them added."""
+    files = sorted(articles.glob("*.txt"))
+    held = max(1, len(files) // 100)
+    first = work / "first99"
+    shutil.rmtree(first, ignore_errors=True)
+    first.mkdir(parents=True)
+    for f in files[:-held]:
+        (first / f.name).symlink_to(f.resolve())
+    out = work / ("run_rules" if rules_only else "run_model")
+    shutil.rmtree(out, ignore_errors=True)
+    extra = ["--no-model"] if rules_only else []
+    cold, cold_rss, _ = run_measured(peyvand("run", str(first), "-o", str(out), "-q", *extra))
+    import pandas as pd
+
+    before = {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("documents", "mentions")}
+    again, again_rss, _ = run_measured(peyvand("run", str(articles), "-o", str(out), "-q", *extra))
+    after = {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("documents", "mentions")}
+    old = set(before["documents"]["doc_id"])
+    same = {}
+    for name, frame in before.items():
+        cols = [c for c in frame.columns if c not in ("entity_id", "source_path")]
+        kept = after[name][after[name]["doc_id"].isin(old)].reset_index(drop=True)
+        same[name] = kept[cols].equals(frame[cols].reset_index(drop=True))
+    ids_changed = int((after["mentions"][after["mentions"]["doc_id"].isin(old)]["entity_id"].reset_index(drop=True)
+                       != before["mentions"]["entity_id"].reset_index(drop=True)).sum())
+    manifest = json.loads((out / "_work" / "manifest.json").read_text(encoding="utf-8"))
+    return {"cold_articles": len(files) - held, "added": held, "cold_seconds": cold, "cold_rss_mb": cold_rss,
+            "rerun_seconds": again, "rerun_rss_mb": again_rss, "old_rows_same": same, "entity_ids_changed": ids_changed,
+            "rerun_stages": {k: v.get("seconds") for k, v in manifest.items()},
+            "rerun_processed": {k: v.get("summary", {}).get("processed") for k, v in manifest.items()}}
+
+
+def ner_workers(out: Path, workers: int) -> dict:
+    """`peyvand ner --workers N` from an empty ner cache, on the ingested corpus of a stage run."""
+    shutil.rmtree(out / "_work" / "cache" / "ner.sqlite", ignore_errors=True)
+    for name in ("ner.sqlite", "ner-model.sqlite"):
+        (out / "_work" / "cache" / name).unlink(missing_ok=True)
+    wall, rss, _ = run_measured(peyvand("ner", "-o", str(out), "-q", "--workers", str(workers)))
+    return {"seconds": wall, "rss_mb": rss}
 
 
 def corpus_counts(out: Path) -> tuple[int, int]:
@@ -124,7 +172,7 @@ def write_results(results: dict, path: Path, png: Path) -> None:
         "",
         f"Machine: {results['machine']}",
         f"Run: {results['date']}, `python benchmarks/run.py --sizes {' '.join(map(str, results['sizes']))}` "
-        "(each stage a separate process, as a user runs it; corpora from `peyvand synth`).",
+        "(corpora from `peyvand synth`; below, each stage a separate process, as a user runs them one by one).",
         "",
         "| articles | mode | stage | seconds | articles/s | sentences/s | peak RSS (MB) |",
         "|---|---|---|---|---|---|---|",
@@ -142,17 +190,38 @@ def write_results(results: dict, path: Path, png: Path) -> None:
             peak = max(stages[s]["rss_mb"] for s in STAGES)
             lines.append(f"| {n_docs:,} | {mode} | **whole** | **{total:.1f}** | **{n_docs / total:.0f}** | "
                          f"**{n_sents / total:.0f}** | **{peak:.0f}** |")
-    lines += ["", "Bare `stanza.Pipeline` NER (default model, pre-split sentences, warm) and the whole pipeline against it:", "",
-              "| articles | sentences | bare NER sentences/s | pipeline sentences/s | ratio | bare NER peak RSS (MB) |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "Bare `stanza.Pipeline` NER (default model, pre-split sentences, warm) and the whole pipeline against it "
+              "(the same sentences; *stages* = the four stage processes above, *one run* = one `peyvand run` process, cold):", "",
+              "| articles | sentences | bare NER sentences/s | stages sentences/s | ratio | one run sentences/s | ratio | bare NER peak RSS (MB) |",
+              "|---|---|---|---|---|---|---|---|"]
     for size in results["sizes"]:
         r = results["runs"][str(size)]
         bare = r["bare"]
         bare_rate = bare["sentences"] / bare["seconds"]
         total = sum(r["model"]["stages"][s]["seconds"] for s in STAGES)
         pipe_rate = r["sentences"] / total
+        w = r["model"]["whole"]
+        one_rate = r["sentences"] * w["cold_articles"] / r["documents"] / w["cold_seconds"]  # its corpus is 99%
         lines.append(f"| {r['documents']:,} | {r['sentences']:,} | {bare_rate:.0f} | {pipe_rate:.0f} | "
-                     f"{pipe_rate / bare_rate:.2f}× | {bare['rss_mb']:.0f} |")
+                     f"{pipe_rate / bare_rate:.2f}× | {one_rate:.0f} | {one_rate / bare_rate:.2f}× | {bare['rss_mb']:.0f} |")
+    lines += ["", "The whole pipeline as one `peyvand run` (cold, empty cache) and the daily re-run after adding 1% new articles "
+              "(*old rows same*: documents and mentions of the old articles identical, entity ids aside):", "",
+              "| articles | mode | cold run s | articles/s | peak RSS (MB) | + new | re-run s | speed-up | old rows same | entity ids changed | re-run per stage (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size in results["sizes"]:
+        r = results["runs"][str(size)]
+        for mode in ("model", "rules"):
+            w = r[mode]["whole"]
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in w["rerun_stages"].items() if v is not None)
+            lines.append(f"| {w['cold_articles']:,} | {mode} | {w['cold_seconds']:.1f} | {w['cold_articles'] / w['cold_seconds']:.0f} | "
+                         f"{w['cold_rss_mb']:.0f} | {w['added']} | {w['rerun_seconds']:.1f} | {w['cold_seconds'] / w['rerun_seconds']:.1f}× | "
+                         f"{'yes' if all(w['old_rows_same'].values()) else 'NO'} | {w['entity_ids_changed']} | {stages} |")
+    lines += ["", "`peyvand ner` with the default model, empty cache: one process against two worker processes:", "",
+              "| articles | --workers 1 s | --workers 2 s | speed-up |", "|---|---|---|---|"]
+    for size in results["sizes"]:
+        r = results["runs"][str(size)]
+        one, two = r["model"]["stages"]["ner"]["seconds"], r["ner_workers2"]["seconds"]
+        lines.append(f"| {r['documents']:,} | {one:.1f} | {two:.1f} | {one / two:.2f}× |")
     lines += ["", f"![time against corpus size]({png.name})", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -200,6 +269,13 @@ def main() -> None:
             run[mode] = {"stages": run_pipeline(articles, out, rules_only=mode == "rules")}
             print(f"{size} {mode}: " + ", ".join(f"{s} {v['seconds']:.1f}s/{v['rss_mb']:.0f}MB" for s, v in run[mode]["stages"].items()),
                   flush=True)
+        for mode in ("model", "rules"):
+            run[mode]["whole"] = whole_runs(articles, args.work / f"whole_{size}", rules_only=mode == "rules")
+            w = run[mode]["whole"]
+            print(f"{size} {mode} whole: cold {w['cold_seconds']:.1f}s/{w['cold_rss_mb']:.0f}MB, re-run +{w['added']} "
+                  f"{w['rerun_seconds']:.1f}s, old rows same {w['old_rows_same']}", flush=True)
+        run["ner_workers2"] = ner_workers(args.work / f"out_{size}_model", 2)
+        print(f"{size} ner --workers 2: {run['ner_workers2']['seconds']:.1f}s", flush=True)
         run["documents"], run["sentences"] = corpus_counts(args.work / f"out_{size}_model")
         run["bare"] = bare_stanza(args.work / f"out_{size}_model")
         print(f"{size} bare stanza: {run['bare']['sentences'] / run['bare']['seconds']:.0f} sentences/s", flush=True)

@@ -275,6 +275,7 @@ class NerStage(Stage):
                         errors.extend(item["errors"])
             cache.prune()
             model_cache.prune()
+        release_tagger()  # `peyvand run` goes on to resolve in this process: the model's memory is not needed
         ctx.work.set_errors(self.name, errors)
         return {
             "model": model_desc, "documents": len(order), "mentions": sum(counts.values()),
@@ -300,6 +301,16 @@ def set_tagger(spec) -> None:
     changed) never loads it."""
     state = worker_state()
     state["spec"], state["tagger"], state["error"] = spec, None, None
+
+
+def release_tagger() -> None:
+    """Drop this process's model (and let the next job load it again if one comes)."""
+    import gc
+
+    state = worker_state()
+    if state.get("tagger") is not None:
+        state["tagger"] = None
+        gc.collect()
 
 
 def _tagger():

@@ -120,7 +120,7 @@ class LocalProcesses(Executor):
             yield from _ordered(lambda item: pool.submit(fn, item), items, 2 * self.workers)
 
     def describe(self) -> str:
-        return f"{self.workers} local processes"
+        return f"{self.workers} local process{'es' if self.workers > 1 else ''}"
 
 
 class DaskCluster(Executor):

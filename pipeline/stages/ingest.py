@@ -206,10 +206,17 @@ def ingest_one(raw: RawArticle, settings) -> dict:
     return {"document": row, "sentences": as_rows(doc.sentences), "errors": errors}
 
 
-def ingest_job(job: tuple) -> dict[str, dict]:
-    """A batch of articles not in the cache → {key: result} (runs in a worker with --workers/--executor)."""
+def ingest_job(job: tuple) -> dict[str, tuple[bytes, str, list]]:
+    """A batch of articles not in the cache → {key: (encoded result, path, errors)} (runs in a worker with
+    --workers/--executor; the result is encoded for the cache there)."""
+    from pipeline.io.cache import encode
+
     keys, articles, settings = job
-    return {key: ingest_one(raw, settings) for key, raw in zip(keys, articles)}
+    out = {}
+    for key, raw in zip(keys, articles):
+        item = ingest_one(raw, settings)
+        out[key] = (encode(item), raw.source_path, item["errors"])
+    return out
 
 
 DOCUMENT_COLUMNS = [c for c in Document.__dataclass_fields__ if c != "sentences"]
@@ -280,10 +287,10 @@ class IngestStage(Stage):
             try:
                 results = ctx.executor().map(ingest_job, jobs())
                 for result in progress_iter(results, "ingest", ctx.progress):
-                    for item in result.values():
-                        for error in item["errors"]:
-                            log.warning("%s: %s", item["document"]["source_path"], error["error"].removeprefix("warning: "))
-                    cache.put_many(result)
+                    for _blob, path, errors in result.values():
+                        for error in errors:
+                            log.warning("%s: %s", path, error["error"].removeprefix("warning: "))
+                    cache.put_encoded({key: blob for key, (blob, _p, _e) in result.items()})
             except InputError as exc:
                 raise StageError(str(exc)) from None
             if not order:

@@ -24,7 +24,7 @@ from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
-from pipeline.executors import worker_state
+from pipeline.executors import LocalProcesses, worker_state
 
 log = logging.getLogger("peyvand")
 
@@ -251,11 +251,17 @@ class NerStage(Stage):
                 if group:
                     yield job()
 
-            results = ctx.executor().map(tag_job, jobs(), initializer=set_tagger, initargs=(spec,))
+            executor = ctx.executor()
+            if spec is not None and executor.workers <= 1 and executor.name != "dask":
+                # the model runs in a child process even without --workers: torch's memory goes back to the
+                # system when ner is done, so `peyvand run` does not carry it through resolve and graph
+                executor = LocalProcesses(1)
+            ran_on = executor.describe()
+            results = executor.map(tag_job, jobs(), initializer=set_tagger, initargs=(spec,))
             for result in progress_iter(results, "ner", ctx.progress):
-                cache.put_many({key: item for key, (item, _mk, _spans) in result.items()})
-                fresh = {mk: spans for _item, mk, spans in result.values() if mk and spans is not None}
-                model_cache.put_many(fresh)
+                cache.put_encoded({key: blob for key, (blob, _mk, _spans) in result.items()})
+                fresh = {mk: spans for _blob, mk, spans in result.values() if mk and spans is not None}
+                model_cache.put_encoded(fresh)
                 tagged_docs += len(fresh)
             # pass 2: the tables from the cache, in corpus order
             errors: list[dict] = []
@@ -275,11 +281,10 @@ class NerStage(Stage):
                         errors.extend(item["errors"])
             cache.prune()
             model_cache.prune()
-        release_tagger()  # `peyvand run` goes on to resolve in this process: the model's memory is not needed
         ctx.work.set_errors(self.name, errors)
         return {
             "model": model_desc, "documents": len(order), "mentions": sum(counts.values()),
-            "processed": len(order) - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ctx.executor().describe(),
+            "processed": len(order) - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ran_on,
             **{k: int(v) for k, v in sorted(counts.items())},
         }
 
@@ -303,16 +308,6 @@ def set_tagger(spec) -> None:
     state["spec"], state["tagger"], state["error"] = spec, None, None
 
 
-def release_tagger() -> None:
-    """Drop this process's model (and let the next job load it again if one comes)."""
-    import gc
-
-    state = worker_state()
-    if state.get("tagger") is not None:
-        state["tagger"] = None
-        gc.collect()
-
-
 def _tagger():
     state = worker_state()
     if state.get("tagger") is None and state.get("error") is None and state.get("spec") is not None:
@@ -328,7 +323,9 @@ def _tagger():
 def tag_job(job: tuple) -> dict[str, tuple]:
     """Mentions of a group of documents not in the cache: one model pass over the sentences of those
     without cached model spans (full batches), then the domain layer per document
-    → {key: ({"mentions", "sentences", "errors"}, model key, model spans)}."""
+    → {key: (encoded {"mentions", "sentences", "errors"}, model key, encoded new model spans or None)}."""
+    from pipeline.io.cache import encode
+
     keys, by_doc, texts, known, use_rules = job
     group = list(by_doc)
     model_out: dict[str, list] = {d: known[d] for d in group if known.get(d) is not None}
@@ -365,5 +362,6 @@ def tag_job(job: tuple) -> dict[str, tuple]:
         except Exception as exc:  # one bad article never stops the run
             log.warning("%s: ner failed: %r", doc_id, exc)
             errors.append({"doc_id": doc_id, "stage": "ner", "error": f"ner failed: {exc!r}"})
-        out[key] = ({"mentions": rows, "sentences": used, "errors": errors}, mk, model_out.get(doc_id) if doc_id in fresh else None)
+        out[key] = (encode({"mentions": rows, "sentences": used, "errors": errors}), mk,
+                    encode(model_out[doc_id]) if doc_id in fresh else None)
     return out

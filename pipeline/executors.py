@@ -59,6 +59,18 @@ def _call_initialized(fn: Callable, initializer: Callable | None, initargs: tupl
     return fn(item)
 
 
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last one shorter): the unit a stage reads, sends and writes."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _peek(items: Iterable) -> Iterator | None:
     """``items`` as an iterator, or None when it is empty (so no pool starts and no model loads for nothing)."""
     import itertools

@@ -11,12 +11,11 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 
-import pandas as pd
-
 from pipeline.core import Document, Sentence, as_rows
 from pipeline.dates import find_date
 from pipeline.domain.rules import SentenceRules
 from pipeline.furniture import strip_furniture
+from pipeline.executors import batched
 from pipeline.io.readers import RawArticle, iter_articles
 from pipeline.io.workdir import digest, schema_of
 from pipeline.lexicons import rules_version
@@ -231,17 +230,6 @@ def mark_duplicates(articles: Iterable[RawArticle]) -> Iterator[RawArticle]:
             raw = RawArticle(f"{raw.doc_id}#dup{k}", raw.source_path, None, error=f"duplicate id {raw.doc_id!r}: the first one is kept")
         seen.add(raw.doc_id)
         yield raw
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class IngestStage(Stage):

@@ -24,7 +24,7 @@ from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
-from pipeline.executors import LocalProcesses, worker_state
+from pipeline.executors import LocalProcesses, batched, worker_state
 
 log = logging.getLogger("peyvand")
 
@@ -216,7 +216,7 @@ class NerStage(Stage):
             # The model's own spans have a cache of their own: a document whose mentions are stale only
             # because a rule changed goes to the domain layer with its cached model spans.
             def jobs():
-                nonlocal reused, jobs_sent
+                nonlocal reused
                 group: list[tuple[str, str, dict, list[Sentence], list | None]] = []
                 size = 0
 
@@ -228,7 +228,7 @@ class NerStage(Stage):
                             {d["doc_id"]: m for _k, _mk, d, _s, m in group}, use_rules)
 
                 missing: dict[str, tuple[str, str]] = {}  # doc_id → (key, model key): what to compute
-                for batch in _batched(iter_document_keys(ctx.work), 512):
+                for batch in batched(iter_document_keys(ctx.work), 512):
                     keys = [document_key(version, model_id, use_rules, d, text, bounds) for d, text, bounds in batch]
                     mkeys = [model_key(model_id, text, bounds) if spec is not None else "" for _d, text, bounds in batch]
                     order.extend(keys)
@@ -238,7 +238,7 @@ class NerStage(Stage):
                     missing.update({d: (k, mk) for (d, _t, _b), k, mk in zip(batch, keys, mkeys) if k not in cached})
                 if not missing:
                     return
-                for batch in _batched(iter_documents(ctx.work, set(missing)), 256):
+                for batch in batched(iter_documents(ctx.work, set(missing)), 256):
                     spans = model_cache.get_many([missing[doc["doc_id"]][1] for doc, _s in batch if spec is not None])
                     for doc, sents in batch:
                         key, mk = missing[doc["doc_id"]]
@@ -268,7 +268,7 @@ class NerStage(Stage):
             counts: Counter = Counter()
             with ctx.work.writer("mentions", MENTION_SCHEMA) as mentions, \
                     ctx.work.writer("mention_sentences", MENTION_SENTENCE_SCHEMA) as used_sentences:
-                for keys in _batched(order, 256):
+                for keys in batched(order, 256):
                     found = cache.get_many(keys)
                     if len(found) < len(set(keys)):
                         raise StageError(f"the ner cache lost results: delete {cache.path} and run again")
@@ -287,17 +287,6 @@ class NerStage(Stage):
             "processed": len(order) - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ran_on,
             **{k: int(v) for k, v in sorted(counts.items())},
         }
-
-
-def _batched(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def set_tagger(spec) -> None:

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.core import LOC, ORG, PERSON, TITLE, Affiliation, Entity, as_rows, columns
+from pipeline.core import LOC, ORG, PERSON, TITLE, Affiliation, Entity, Mention, as_rows, columns
 from pipeline.domain.orgs import OrgInfo, national_body, office_of
 from pipeline.domain.people import Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
-from pipeline.io.workdir import digest
+from pipeline.io.workdir import digest, schema_of
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.normalize import match_key
 from pipeline.stages import Context, Stage, StageError
@@ -502,27 +502,26 @@ class ResolveStage(Stage):
     def run(self, ctx: Context) -> dict:
         # compact inputs only: the mentions, the sentences holding them, the documents' agency and date
         docs = ctx.work.read("documents", ["doc_id", "agency", "date"])
-        mentions = ctx.work.read("mentions")
         aliases = self._aliases(ctx)
-        tokens_of: dict[tuple[str, int], list[str]] = {}
-        sent_text: dict[tuple[str, int], str] = {}
-        for row in ctx.work.rows("mention_sentences"):
-            where = (row["doc_id"], row["sentence_id"])
-            tokens_of[where], sent_text[where] = row["tokens"], row["text"]
         agencies = dict(zip(docs["doc_id"], docs["agency"]))
         dates = dict(zip(docs["doc_id"], docs["date"]))
         del docs
-        by_doc: dict[str, list[dict]] = defaultdict(list)
-        for row in mentions.to_dict("records"):
-            by_doc[row["doc_id"]].append(row)
-        mention_columns = list(mentions.columns)
-        del mentions
-        # 1. each document on its own
-        resolved = [
-            resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or "")
-            for doc_id, rows in by_doc.items()
-        ]
-        del by_doc, tokens_of
+        # 1. each document on its own, streaming its mentions and its sentences side by side (ner writes
+        # both in corpus order): a sentence's tokens are held only while its document is resolved
+        sent_text: dict[tuple[str, int], str] = {}  # for the affiliations' evidence
+        sentences = _by_document(ctx.work.rows("mention_sentences"))
+        pending = next(sentences, None)
+        resolved = []
+        for doc_id, rows in _by_document(ctx.work.rows("mentions")):
+            tokens_of: dict[tuple[str, int], list[str]] = {}
+            while pending is not None and pending[0] != doc_id:
+                pending = next(sentences, None)
+            if pending is not None:
+                for row in pending[1]:
+                    where = (doc_id, row["sentence_id"])
+                    tokens_of[where], sent_text[where] = row["tokens"], row["text"]
+                pending = next(sentences, None)
+            resolved.append(resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or ""))
         # 2. persons across documents
         profiles, owner = [], []
         for doc in resolved:
@@ -536,84 +535,95 @@ class ResolveStage(Stage):
         for (doc, cluster), eid in zip(owner, person_ids):
             for k in cluster.members:
                 doc.ids[id(doc.person_rows[k])] = eid
-        # 3. rows, entities, affiliations
-        out_rows: list[dict] = []
-        affiliations: list[Affiliation] = []
-        entity_forms: dict[str, Counter] = defaultdict(Counter)
-        entity_type: dict[str, str] = {}
-        entity_docs: dict[str, set] = defaultdict(set)
-        entity_mentions: Counter = Counter()
-        org_info: dict[str, OrgInfo] = {}
-        for doc in resolved:
-            for cluster in {id(c): c for c in doc.org_of_row.values()}.values():
-                eid = entity_id("org", cluster.key)
-                entity_forms[eid][cluster.name] += 0  # the canonical name is a candidate even if never written so
-                entity_type[eid] = ORG
-                if cluster.info is not None and (eid not in org_info or cluster.info.level):
-                    org_info[eid] = cluster.info
-            for cluster in doc.person_clusters:
-                eid = doc.ids[id(doc.person_rows[cluster.members[0]])]
-                entity_forms[eid][cluster.name] += 0
-                entity_type[eid] = PERSON
-            for r in doc.rows:
-                eid = doc.ids.get(id(r), "")
-                if r["label"] == LOC and eid:
-                    entity_type[eid] = LOC
-                if r["label"] != TITLE and not eid:
-                    continue  # an elliptic form that referred to nothing
-                r = dict(r)
-                r["entity_id"] = eid
-                out_rows.append(r)
-                if eid:
-                    entity_forms[eid][r["text"]] += 1
-                    entity_docs[eid].add(doc.doc_id)
-                    entity_mentions[eid] += 1
-            seen = set()
-            for sid, p, t, o in doc.affiliations:
-                pid = doc.ids.get(id(p), "")
-                oid = doc.ids.get(id(o), "") if o is not None else ""
-                if not pid:
-                    continue
-                key = (sid, pid, t["text"], oid)
-                if key in seen:
-                    continue
-                seen.add(key)
-                org_name = doc.org_of_row[id(o)].name if o is not None and id(o) in doc.org_of_row else ""
-                role, portfolio = parse_title(t["text"])
-                affiliations.append(
-                    Affiliation(
-                        doc.doc_id, sid, pid, doc.person_of_row[id(p)].name, t["text"], oid, org_name,
-                        sent_text[(doc.doc_id, sid)], role, portfolio, doc.date,
+        # 3. rows, entities, affiliations.  Resolved mentions are written a batch of documents at a time
+        # and each document is let go once done: memory holds the entities, not every mention twice.
+        resolved_writer = ctx.work.writer("resolved_mentions", schema_of(Mention))
+        try:
+            out_rows: list[dict] = []
+            affiliations: list[Affiliation] = []
+            entity_forms: dict[str, Counter] = defaultdict(Counter)
+            entity_type: dict[str, str] = {}
+            entity_docs: dict[str, set] = defaultdict(set)
+            entity_mentions: Counter = Counter()
+            org_info: dict[str, OrgInfo] = {}
+            for position in range(len(resolved)):
+                doc, resolved[position] = resolved[position], None
+                for cluster in {id(c): c for c in doc.org_of_row.values()}.values():
+                    eid = entity_id("org", cluster.key)
+                    entity_forms[eid][cluster.name] += 0  # the canonical name is a candidate even if never written so
+                    entity_type[eid] = ORG
+                    if cluster.info is not None and (eid not in org_info or cluster.info.level):
+                        org_info[eid] = cluster.info
+                for cluster in doc.person_clusters:
+                    eid = doc.ids[id(doc.person_rows[cluster.members[0]])]
+                    entity_forms[eid][cluster.name] += 0
+                    entity_type[eid] = PERSON
+                for r in doc.rows:
+                    eid = doc.ids.get(id(r), "")
+                    if r["label"] == LOC and eid:
+                        entity_type[eid] = LOC
+                    if r["label"] != TITLE and not eid:
+                        continue  # an elliptic form that referred to nothing
+                    r["entity_id"] = eid  # the row is this stage's own copy: set in place
+                    out_rows.append(r)
+                    if eid:
+                        entity_forms[eid][r["text"]] += 1
+                        entity_docs[eid].add(doc.doc_id)
+                        entity_mentions[eid] += 1
+                seen = set()
+                for sid, p, t, o in doc.affiliations:
+                    pid = doc.ids.get(id(p), "")
+                    oid = doc.ids.get(id(o), "") if o is not None else ""
+                    if not pid:
+                        continue
+                    key = (sid, pid, t["text"], oid)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    org_name = doc.org_of_row[id(o)].name if o is not None and id(o) in doc.org_of_row else ""
+                    role, portfolio = parse_title(t["text"])
+                    affiliations.append(
+                        Affiliation(
+                            doc.doc_id, sid, pid, doc.person_of_row[id(p)].name, t["text"], oid, org_name,
+                            sent_text[(doc.doc_id, sid)], role, portfolio, doc.date,
+                        )
                     )
-                )
+                if len(out_rows) >= 20_000:
+                    resolved_writer.write(out_rows)
+                    out_rows = []
+            resolved_writer.write(out_rows)
+            del out_rows, resolved
 
-        entities = []
-        for eid, forms in entity_forms.items():
-            if not entity_mentions[eid]:
-                continue
-            info = org_info.get(eid)
-            name = info.name if info is not None and info.level else _canonical(forms, entity_type[eid])
-            aliases_ = sorted({f for f in forms if f != name and forms[f] > 0})
-            entities.append(
-                Entity(eid, entity_type[eid], name, aliases_, entity_mentions[eid], len(entity_docs[eid]),
-                       "", info.province if info else "", info.level if info else "")
+            entities = []
+            for eid, forms in entity_forms.items():
+                if not entity_mentions[eid]:
+                    continue
+                info = org_info.get(eid)
+                name = info.name if info is not None and info.level else _canonical(forms, entity_type[eid])
+                aliases_ = sorted({f for f in forms if f != name and forms[f] > 0})
+                entities.append(
+                    Entity(eid, entity_type[eid], name, aliases_, entity_mentions[eid], len(entity_docs[eid]),
+                           "", info.province if info else "", info.level if info else "")
+                )
+            entities += org_hierarchy(entities, org_info)
+            # the canonical name shown for an affiliation is the entity's
+            names = {e.entity_id: e.name for e in entities}
+            for a in affiliations:
+                a.person = names.get(a.person_id, a.person)
+                a.org = names.get(a.org_id, a.org) if a.org_id else ""
+            final_of_ref = {p.ref: eid for p, eid in zip(profiles, person_ids)}
+            resolution = pd.DataFrame(
+                [
+                    {**{k: getattr(d, k) for k in RESOLUTION_COLUMNS[:8]},
+                     "left_entity": final_of_ref.get(d.left, ""), "right_entity": final_of_ref.get(d.right, "")}
+                    for d in decisions
+                ],
+                columns=RESOLUTION_COLUMNS,
             )
-        entities += org_hierarchy(entities, org_info)
-        # the canonical name shown for an affiliation is the entity's
-        names = {e.entity_id: e.name for e in entities}
-        for a in affiliations:
-            a.person = names.get(a.person_id, a.person)
-            a.org = names.get(a.org_id, a.org) if a.org_id else ""
-        final_of_ref = {p.ref: eid for p, eid in zip(profiles, person_ids)}
-        resolution = pd.DataFrame(
-            [
-                {**{k: getattr(d, k) for k in RESOLUTION_COLUMNS[:8]},
-                 "left_entity": final_of_ref.get(d.left, ""), "right_entity": final_of_ref.get(d.right, "")}
-                for d in decisions
-            ],
-            columns=RESOLUTION_COLUMNS,
-        )
-        ctx.work.write("resolved_mentions", pd.DataFrame(out_rows, columns=mention_columns))
+            resolved_writer.close()  # the table appears with the others, when the stage has succeeded
+        except BaseException:
+            resolved_writer.abort()
+            raise
         ent_frame = pd.DataFrame(as_rows(entities), columns=columns(Entity))
         ctx.work.write("entities", ent_frame)
         ctx.work.write("affiliations", pd.DataFrame(as_rows(affiliations), columns=columns(Affiliation)))
@@ -622,6 +632,19 @@ class ResolveStage(Stage):
         merged = int((resolution["decision"].isin(["merge", "forced-merge"])).sum()) if len(resolution) else 0
         return {"entities": len(ent_frame), "affiliations": len(affiliations), "person_links": merged,
                 **{k: int(v) for k, v in counts.items()}}
+
+
+def _by_document(rows):
+    """Consecutive rows of one document, as (doc_id, rows)."""
+    doc_id, group = None, []
+    for row in rows:
+        if row["doc_id"] != doc_id and group:
+            yield doc_id, group
+            group = []
+        doc_id = row["doc_id"]
+        group.append(row)
+    if group:
+        yield doc_id, group
 
 
 def org_hierarchy(entities: list[Entity], org_info: dict[str, "OrgInfo"]) -> list[Entity]:

@@ -65,7 +65,7 @@ def _context(output: Path, quiet: bool, **kwargs) -> Context:
 
 def _run_stages(ctx: Context, names: list[str], staged: bool = False) -> None:
     """Run the named stages.  ``staged``: write into a staging folder and swap it in at the end, so an
-    interrupted run leaves the previous outputs intact (and the next run resumes from its parts)."""
+    interrupted run leaves the previous outputs intact (and the next run resumes from its cache)."""
     from pipeline.io.workdir import WorkDir, begin_staging, finish_staging
 
     final = ctx.settings.output

@@ -154,6 +154,19 @@ def _restore(path):
     return normalizer
 
 
+def release_hazm() -> None:
+    """Let hazm's normalizer and tokenizers go (~100 MB of word lists): a stage that has finished with
+    raw text calls it, so `peyvand run` does not carry them through resolve and graph.  They are rebuilt
+    from the snapshot if needed again."""
+    import gc
+
+    from pipeline.segment import _sentence_tokenizer
+
+    _hazm_normalizer.cache_clear()
+    _sentence_tokenizer.cache_clear()
+    gc.collect()
+
+
 def hazm_word_tokenizer():
     """The Normalizer's own WordTokenizer (join_verb_parts=False): segmentation reuses it instead of
     reading hazm's word list a second time."""

@@ -19,7 +19,7 @@ from pipeline.executors import batched
 from pipeline.io.readers import RawArticle, iter_articles
 from pipeline.io.workdir import digest, schema_of
 from pipeline.lexicons import rules_version
-from pipeline.normalize import normalize
+from pipeline.normalize import normalize, release_hazm
 from pipeline.segment import split_sentences, tokenize
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
@@ -303,6 +303,7 @@ class IngestStage(Stage):
                         n_docs += 1
                         n_ok += item["document"]["status"] == "ok"
             cache.prune()
+        release_hazm()  # the rest of the pipeline works on tokens: hazm's word lists can go
         ctx.work.set_errors(self.name, errors)
         if not n_ok:
             raise StageError(f"no article could be read from {settings.input} ({n_docs} failed; see errors.csv)")

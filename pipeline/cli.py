@@ -181,6 +181,9 @@ def run(
         strict=strict, excel_safe=excel_safe, chunk_size=chunk_size, workers=workers, executor=executor,
         scheduler=scheduler, max_article_chars=max_article_chars, max_sentence_tokens=max_sentence_tokens,
     )
+    from pipeline.stages.ner import start_model_processes
+
+    start_model_processes(ctx)  # the model loads in its own process while ingest reads the corpus
     _run_stages(ctx, ["ingest", "ner", "resolve", "graph"], staged=True)
     console.print(f"outputs written to {ctx.settings.output}")
 

@@ -94,6 +94,7 @@ def _ordered(submit: Callable, items: Iterable, window: int) -> Iterator:
 class Executor:
     name = "inline"
     workers = 1
+    started = False  # processes already running (LocalProcesses.start)
 
     def map(self, fn: Callable, items: Iterable, initializer: Callable | None = None, initargs: tuple = ()) -> Iterator:
         items = _peek(items)
@@ -110,26 +111,51 @@ class Executor:
         return "this process"
 
 
+def _noop() -> None:
+    return None
+
+
 class LocalProcesses(Executor):
-    """``workers`` spawned processes on this machine, a pool per :meth:`map` (one per stage)."""
+    """``workers`` spawned processes on this machine: a pool per :meth:`map`, or the pool :meth:`start`
+    started ahead (its initializer, e.g. loading the model, then runs while this process does other work)."""
 
     name = "local"
 
     def __init__(self, workers: int):
         self.workers = workers
+        self._pool = None
+        self._pool_init: tuple | None = None
 
-    def map(self, fn, items, initializer=None, initargs=()):
+    def _new_pool(self, initializer, initargs):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_local,
+                                   initargs=(initializer, initargs, threads))
+
+    def start(self, initializer: Callable | None = None, initargs: tuple = ()) -> None:
+        """Start the processes now; a later :meth:`map` with the same initializer uses them."""
+        if self._pool is None:
+            self._pool, self._pool_init = self._new_pool(initializer, initargs), (initializer, initargs)
+            self.started = True
+            for _ in range(self.workers):  # a pool starts a process per waiting job: start them all now
+                self._pool.submit(_noop)
+
+    def map(self, fn, items, initializer=None, initargs=()):
         items = _peek(items)
         if items is None:
             return
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_local,
-                                 initargs=(initializer, initargs, threads)) as pool:
+        if self._pool is not None and self._pool_init == (initializer, initargs):
+            yield from _ordered(lambda item: self._pool.submit(fn, item), items, 2 * self.workers)
+            return
+        with self._new_pool(initializer, initargs) as pool:
             yield from _ordered(lambda item: pool.submit(fn, item), items, 2 * self.workers)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool, self.started = None, False
 
     def describe(self) -> str:
         return f"{self.workers} local process{'es' if self.workers > 1 else ''}"

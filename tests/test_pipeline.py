@@ -211,6 +211,7 @@ def test_a_rerun_processes_only_new_articles_and_a_rule_change_only_the_rules(tm
     _peyvand("run", corpus, "-o", out, "-q")
     first = _summaries(out)
     assert first["ingest"]["processed"] == 4 and first["ner"]["model_tagged"] == 4
+    assert first["ner"]["model_loaded_ahead"]  # `run` started the model's process before ingest
     old_mentions = read(out, "mentions")
     old_docs = read(out, "documents")
 

@@ -28,6 +28,7 @@ class Context:
     progress: bool = True
     notes: dict = field(default_factory=dict)
     _executor: object = None
+    _model_executor: object = None
 
     def executor(self):
         """Where ingest and ner run their jobs (settings ``executor``, ``workers``, ``scheduler``); made on
@@ -41,7 +42,25 @@ class Context:
                 raise StageError(f"cannot start the {self.settings.executor} executor: {exc}") from None
         return self._executor
 
+    def model_executor(self):
+        """Where the NER model runs: the Dask cluster, or local processes of its own (one without
+        --workers: the model runs in a child even then, so its memory leaves with it after ner)."""
+        executor = self.executor()
+        if executor.name == "dask":
+            return executor
+        if self._model_executor is None:
+            from pipeline.executors import LocalProcesses
+
+            self._model_executor = LocalProcesses(max(1, self.settings.workers))
+        return self._model_executor
+
+    def release_model_executor(self) -> None:
+        if self._model_executor is not None:
+            self._model_executor.close()
+            self._model_executor = None
+
     def close(self) -> None:
+        self.release_model_executor()
         if self._executor is not None:
             self._executor.close()
             self._executor = None

@@ -24,7 +24,7 @@ from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
-from pipeline.executors import LocalProcesses, batched, worker_state
+from pipeline.executors import batched, worker_state
 
 log = logging.getLogger("peyvand")
 
@@ -251,13 +251,11 @@ class NerStage(Stage):
                 if group:
                     yield job()
 
-            executor = ctx.executor()
-            if spec is not None and executor.workers <= 1 and executor.name != "dask":
-                # the model runs in a child process even without --workers: torch's memory goes back to the
-                # system when ner is done, so `peyvand run` does not carry it through resolve and graph
-                executor = LocalProcesses(1)
-            ran_on = executor.describe()
-            results = executor.map(tag_job, jobs(), initializer=set_tagger, initargs=(spec,))
+            # with a model: processes of its own (`peyvand run` starts them ahead: the model loads during ingest)
+            executor = ctx.model_executor() if spec is not None else ctx.executor()
+            ran_on, ahead = executor.describe(), executor.started
+            initargs = (spec, True) if ahead else (spec,)  # the started pool's initializer
+            results = executor.map(tag_job, jobs(), initializer=set_tagger, initargs=initargs)
             for result in progress_iter(results, "ner", ctx.progress):
                 cache.put_encoded({key: blob for key, (blob, _mk, _spans) in result.items()})
                 fresh = {mk: spans for _blob, mk, spans in result.values() if mk and spans is not None}
@@ -281,20 +279,40 @@ class NerStage(Stage):
                         errors.extend(item["errors"])
             cache.prune()
             model_cache.prune()
+        ctx.release_model_executor()  # the model's processes end here: their memory goes back to the system
         ctx.work.set_errors(self.name, errors)
         return {
             "model": model_desc, "documents": len(order), "mentions": sum(counts.values()),
             "processed": len(order) - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ran_on,
+            "model_loaded_ahead": ahead,
             **{k: int(v) for k, v in sorted(counts.items())},
         }
 
 
-def set_tagger(spec) -> None:
+def set_tagger(spec, load_now: bool = False) -> None:
     """Worker initializer: which model this process uses (None: the domain layer alone).  The model is
     loaded on first need, once per process: a run whose documents all have cached model spans (a rule
-    changed) never loads it."""
+    changed) never loads it; ``load_now`` (processes started ahead of ner) loads it at once."""
     state = worker_state()
     state["spec"], state["tagger"], state["error"] = spec, None, None
+    if load_now:
+        try:
+            _tagger()
+        except RuntimeError:  # kept in the state: the first job that needs the model raises it
+            pass
+
+
+def start_model_processes(ctx) -> None:
+    """Start the model's processes now, loading it while this process does other work: `peyvand run`
+    calls it before ingest, so torch's import and the model's load overlap reading the corpus."""
+    try:
+        if not ctx.settings.use_model or ctx.executor().name == "dask":
+            return
+        spec = find_model(ctx.settings)
+    except (ModelNotFound, StageError):
+        return  # the stages report it
+    if spec is not None:
+        ctx.model_executor().start(set_tagger, (spec, True))
 
 
 def _tagger():

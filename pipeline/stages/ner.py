@@ -169,12 +169,10 @@ def document_key(version: str, model_id: str, use_rules: bool, doc_id: str, text
     return digest(version, model_id, use_rules, doc_id, text_digest, bounds)
 
 
-def model_key(model_id: str, text_digest: str, bounds: str) -> str:
-    """The cache key of the model's spans for one document: the model and the tokens, not the rules, so
-    an edited rule re-runs the domain layer and the merge but never the neural tagger."""
-    from pipeline.stages.ingest import text_version
-
-    return digest(model_id, text_version(), text_digest, bounds)
+def model_key(model_id: str, tokenizer_version: str, text_digest: str, bounds: str) -> str:
+    """The cache key of the model's spans for one document: the model and the tokens (text, boundaries and
+    the tokenizer's version), not the rules, so an edited rule never re-runs the neural tagger."""
+    return digest(model_id, tokenizer_version, text_digest, bounds)
 
 
 MENTION_SCHEMA = schema_of(Mention)
@@ -207,7 +205,10 @@ class NerStage(Stage):
             log.info("NER model: %s", spec.description)
             model_desc, model_id = spec.description, spec.fingerprint()
         ctx.notes["model"] = model_desc
+        from pipeline.stages.ingest import text_version
+
         version, use_rules = self.version(), ctx.settings.use_rules
+        tokenizer_version = text_version()  # once: it reads data files
         target = max(1, ctx.settings.ner_batch_size) * 4
         order: list[str] = []
         reused = jobs_sent = tagged_docs = 0
@@ -230,7 +231,8 @@ class NerStage(Stage):
                 missing: dict[str, tuple[str, str]] = {}  # doc_id → (key, model key): what to compute
                 for batch in batched(iter_document_keys(ctx.work), 512):
                     keys = [document_key(version, model_id, use_rules, d, text, bounds) for d, text, bounds in batch]
-                    mkeys = [model_key(model_id, text, bounds) if spec is not None else "" for _d, text, bounds in batch]
+                    mkeys = [model_key(model_id, tokenizer_version, text, bounds) if spec is not None else ""
+                             for _d, text, bounds in batch]
                     order.extend(keys)
                     cached = cache.has_many(keys)
                     reused += len(cached)

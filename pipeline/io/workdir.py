@@ -222,6 +222,38 @@ def iter_rows(path: Path, columns: list[str] | None = None, batch_rows: int = 20
         yield from batch.to_pylist()
 
 
+class OutOfOrder(ValueError):
+    """Two tables meant to be read side by side are not in the same document order."""
+
+
+def side_by_side(outer, inner, key=lambda row: row["doc_id"]):
+    """Each item of ``outer`` with the consecutive rows of ``inner`` that share its document: the stages
+    write their tables in corpus order, so two of them are joined while streaming, never loaded."""
+    inner = iter(inner)
+    pending = next(inner, None)
+    for item in outer:
+        doc_id, own = key(item), []
+        while pending is not None and pending["doc_id"] == doc_id:
+            own.append(pending)
+            pending = next(inner, None)
+        yield item, own
+    if pending is not None:
+        raise OutOfOrder(f"rows of {pending['doc_id']!r} are out of the documents' order")
+
+
+def by_document(rows):
+    """Consecutive rows of one document, as (doc_id, rows)."""
+    doc_id, group = None, []
+    for row in rows:
+        if row["doc_id"] != doc_id and group:
+            yield doc_id, group
+            group = []
+        doc_id = row["doc_id"]
+        group.append(row)
+    if group:
+        yield doc_id, group
+
+
 def table_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 

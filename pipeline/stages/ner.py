@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from pipeline.core import ORG, PERSON, Mention, MentionSentence, Sentence, as_rows
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
-from pipeline.io.workdir import digest, schema_of
+from pipeline.io.workdir import OutOfOrder, digest, schema_of, side_by_side
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
@@ -119,21 +119,15 @@ def document_mentions(
 
 def iter_documents(work, only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
     """(document row, its sentences) of every readable document (or of the ``only`` ones), in corpus
-    order, streaming the two tables side by side (ingest writes them in the same order): the corpus is
-    never all in memory, and the sentences of documents not asked for are never turned into objects."""
-    sentences = _sentence_rows(work, only)
-    pending = next(sentences, None)
-    for doc in work.rows("documents", ["doc_id", "text", "status"]):
-        if only is not None and doc["doc_id"] not in only:
-            continue
-        own = []
-        while pending is not None and pending["doc_id"] == doc["doc_id"]:
-            own.append(Sentence(**pending))
-            pending = next(sentences, None)
-        if doc["status"] == "ok":
-            yield doc, own
-    if pending is not None:
-        raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again")
+    order, streaming the two tables side by side: the corpus is never all in memory, and the sentences
+    of documents not asked for are never turned into objects."""
+    docs = (d for d in work.rows("documents", ["doc_id", "text", "status"]) if only is None or d["doc_id"] in only)
+    try:
+        for doc, rows in side_by_side(docs, _sentence_rows(work, only)):
+            if doc["status"] == "ok":
+                yield doc, [Sentence(**row) for row in rows]
+    except OutOfOrder:
+        raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
 
 def _sentence_rows(work, only: set[str] | None):
@@ -153,14 +147,13 @@ def iter_document_keys(work) -> Iterator[tuple[str, str, str]]:
     """(doc_id, digest of its text, digest of its sentence boundaries) of every readable document, from
     the text and two integer columns: enough to key the cache without reading any token."""
     bounds = work.rows("sentences", ["doc_id", "start", "end"], batch_rows=8192)
-    pending = next(bounds, None)
-    for doc in work.rows("documents", ["doc_id", "text", "status"]):
-        own = []
-        while pending is not None and pending["doc_id"] == doc["doc_id"]:
-            own.append((pending["start"], pending["end"]))
-            pending = next(bounds, None)
-        if doc["status"] == "ok":
-            yield doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")), digest(own)
+    try:
+        for doc, rows in side_by_side(work.rows("documents", ["doc_id", "text", "status"]), bounds):
+            if doc["status"] == "ok":
+                yield (doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")),
+                       digest([(r["start"], r["end"]) for r in rows]))
+    except OutOfOrder:
+        raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
 
 def document_key(version: str, model_id: str, use_rules: bool, doc_id: str, text_digest: str, bounds: str) -> str:

@@ -25,7 +25,7 @@ from pipeline.domain.orgs import OrgInfo, national_body, office_of
 from pipeline.domain.people import Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
-from pipeline.io.workdir import digest, schema_of
+from pipeline.io.workdir import OutOfOrder, by_document, digest, schema_of, side_by_side
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.normalize import match_key
 from pipeline.stages import Context, Stage, StageError
@@ -509,19 +509,17 @@ class ResolveStage(Stage):
         # 1. each document on its own, streaming its mentions and its sentences side by side (ner writes
         # both in corpus order): a sentence's tokens are held only while its document is resolved
         sent_text: dict[tuple[str, int], str] = {}  # for the affiliations' evidence
-        sentences = _by_document(ctx.work.rows("mention_sentences"))
-        pending = next(sentences, None)
         resolved = []
-        for doc_id, rows in _by_document(ctx.work.rows("mentions")):
-            tokens_of: dict[tuple[str, int], list[str]] = {}
-            while pending is not None and pending[0] != doc_id:
-                pending = next(sentences, None)
-            if pending is not None:
-                for row in pending[1]:
+        joined = side_by_side(by_document(ctx.work.rows("mentions")), ctx.work.rows("mention_sentences"), key=lambda g: g[0])
+        try:
+            for (doc_id, rows), sentences in joined:
+                tokens_of: dict[tuple[str, int], list[str]] = {}
+                for row in sentences:
                     where = (doc_id, row["sentence_id"])
                     tokens_of[where], sent_text[where] = row["tokens"], row["text"]
-                pending = next(sentences, None)
-            resolved.append(resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or ""))
+                resolved.append(resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or ""))
+        except OutOfOrder:
+            raise StageError("mentions and mention_sentences are not in the same order: run `peyvand ner` again") from None
         # 2. persons across documents
         profiles, owner = [], []
         for doc in resolved:
@@ -632,19 +630,6 @@ class ResolveStage(Stage):
         merged = int((resolution["decision"].isin(["merge", "forced-merge"])).sum()) if len(resolution) else 0
         return {"entities": len(ent_frame), "affiliations": len(affiliations), "person_links": merged,
                 **{k: int(v) for k, v in counts.items()}}
-
-
-def _by_document(rows):
-    """Consecutive rows of one document, as (doc_id, rows)."""
-    doc_id, group = None, []
-    for row in rows:
-        if row["doc_id"] != doc_id and group:
-            yield doc_id, group
-            group = []
-        doc_id = row["doc_id"]
-        group.append(row)
-    if group:
-        yield doc_id, group
 
 
 def org_hierarchy(entities: list[Entity], org_info: dict[str, "OrgInfo"]) -> list[Entity]:

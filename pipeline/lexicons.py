@@ -183,37 +183,50 @@ def user_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "peyvand"
 
 
+# Snapshots: objects that take seconds to build, pickled into the user's own cache folder by Peyvand
+# itself and read only from there; any failure to read or write one means building it as before.
+def load_snapshot(name: str):
+    import pickle
+
+    try:
+        with open(user_cache_dir() / name, "rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # absent, damaged or from another version
+        return None
+
+
+def save_snapshot(name: str, value, stale_glob: str = "") -> None:
+    """Write atomically; ``stale_glob`` names older snapshots of the same kind to drop after a week unused."""
+    import pickle
+    import tempfile
+    import time
+
+    path = user_cache_dir() / name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        for old in path.parent.glob(stale_glob) if stale_glob else ():
+            if old != path and old.stat().st_mtime < time.time() - 7 * 86400:
+                old.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError):  # a read-only home: build in every process, as before
+        pass
+
+
 @lru_cache(maxsize=1)
 def lexicons() -> Lexicons:
     """The lexicons, from a snapshot keyed by :func:`rules_version` when one exists: building them
     normalizes every entry with hazm (~2 s with its import), which a stage whose input is already
     normalized (ner, resolve) would pay in every process for nothing.  An edited data file changes the
-    key, so the snapshot is rebuilt; the snapshot is written by Peyvand into the user's own cache."""
-    import pickle
-    import time
-
-    path = user_cache_dir() / f"lexicons-{rules_version()}.pickle"
-    try:
-        with open(path, "rb") as handle:
-            found = pickle.load(handle)
-        if isinstance(found, Lexicons):
-            return found
-    except Exception:  # absent, damaged or from another version: build below
-        pass
+    key, so the snapshot is rebuilt."""
+    name = f"lexicons-{rules_version()}.pickle"
+    found = load_snapshot(name)
+    if isinstance(found, Lexicons):
+        return found
     built = build_lexicons()
-    try:
-        import tempfile
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(built, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        for old in path.parent.glob("lexicons-*.pickle"):  # snapshots of edited rules, unused for a week
-            if old != path and old.stat().st_mtime < time.time() - 7 * 86400:
-                old.unlink(missing_ok=True)
-    except OSError:  # a read-only home: build in every process, as before
-        pass
+    save_snapshot(name, built, stale_glob="lexicons-*.pickle")  # snapshots of edited rules go after a week
     return built
 
 

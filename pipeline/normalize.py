@@ -83,69 +83,33 @@ def _hazm_normalizer():
     """hazm's Normalizer, from a snapshot in the user's cache folder when one exists: building it reads and
     conjugates hazm's word and verb lists (~1.5 s in every process and worker), loading the snapshot
     takes a tenth of that.  The snapshot is keyed by hazm's version and rebuilt when it cannot be read."""
+    import sys
+    from importlib.metadata import version
+
     import hazm
 
-    path = _snapshot_path(getattr(hazm, "__version__", "") or _hazm_version())
-    if path.exists():
-        try:
-            return _restore(path)
-        except Exception:  # a stale or damaged snapshot: build afresh below
-            pass
+    from pipeline.lexicons import load_snapshot, save_snapshot
+
+    name = f"hazm-{version('hazm')}-normalizer-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+    state = load_snapshot(name)
+    if isinstance(state, dict) and {"normalizer", "tokenizer"} <= set(state):
+        return _restore(state)
     # persian_numbers=False: digits are folded to ASCII by us.  seperate_mi and correct_spacing fix
     # «می شود» and lost ZWNJ before suffixes («حوزههای» → «حوزه‌های»).
     # persian_style=False: it would turn decimal points into «٫» and spaces around them (not idempotent)
     normalizer = hazm.Normalizer(persian_numbers=False, persian_style=False)
-    try:
-        _save(normalizer, path)
-    except Exception:  # a read-only home: build every time, as before
-        pass
+    # the snapshot holds the objects' attributes, not the objects: hazm's WordTokenizer keeps two lambdas
+    # (number and hashtag replacement, unused with our options) that cannot be pickled
+    save_snapshot(name, {
+        "normalizer": {k: v for k, v in vars(normalizer).items() if k != "tokenizer"},
+        "tokenizer": {k: v for k, v in vars(normalizer.tokenizer).items() if not callable(v)},
+    })
     return normalizer
 
 
-def _hazm_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("hazm")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _snapshot_path(hazm_version: str):
-    import sys
-
-    from pipeline.lexicons import user_cache_dir
-
-    return user_cache_dir() / f"hazm-{hazm_version}-normalizer-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
-
-
-# The snapshot holds the objects' attributes, not the objects: hazm's WordTokenizer keeps two lambdas
-# (number and hashtag replacement, unused with our options) that cannot be pickled.  It is written by
-# Peyvand itself into the user's own cache folder and read only from there.
-def _save(normalizer, path) -> None:
-    import os
-    import pickle
-    import tempfile
-
-    tokenizer = normalizer.tokenizer
-    state = {
-        "normalizer": {k: v for k, v in vars(normalizer).items() if k != "tokenizer"},
-        "tokenizer": {k: v for k, v in vars(tokenizer).items() if not callable(v)},
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as handle:
-        pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-
-
-def _restore(path):
-    import pickle
-
+def _restore(state: dict):
     import hazm
 
-    with open(path, "rb") as handle:
-        state = pickle.load(handle)
     tokenizer = hazm.WordTokenizer.__new__(hazm.WordTokenizer)
     tokenizer.__dict__.update(state["tokenizer"])
     normalizer = hazm.Normalizer.__new__(hazm.Normalizer)

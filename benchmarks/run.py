@@ -106,7 +106,6 @@ def whole_runs(articles: Path, work: Path, rules_only: bool) -> dict:
 
 def ner_workers(out: Path, workers: int) -> dict:
     """`peyvand ner --workers N` from an empty ner cache, on the ingested corpus of a stage run."""
-    shutil.rmtree(out / "_work" / "cache" / "ner.sqlite", ignore_errors=True)
     for name in ("ner.sqlite", "ner-model.sqlite"):
         (out / "_work" / "cache" / name).unlink(missing_ok=True)
     wall, rss, _ = run_measured(peyvand("ner", "-o", str(out), "-q", "--workers", str(workers)))

@@ -49,34 +49,33 @@ class ResultCache:
             self._db.commit()
         self._stamp = time.time()
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, object]:
-        """The cached values of ``keys`` (missing keys are absent); marks them used by this run."""
+    def _select(self, columns: str, keys: Iterable[str]):
+        """Rows of ``keys`` present in the cache, a bounded batch of keys per statement."""
         keys = list(dict.fromkeys(keys))
-        found: dict[str, object] = {}
         for lo in range(0, len(keys), _BATCH):
             batch = keys[lo : lo + _BATCH]
-            marks = ",".join("?" * len(batch))
-            for key, blob in self._db.execute(f"SELECT key, value FROM results WHERE key IN ({marks})", batch):
-                try:
-                    found[key] = decode(blob)
-                except (zlib.error, ValueError):  # a damaged entry is recomputed
-                    continue
-        if found:
-            self._db.executemany("UPDATE results SET used = ? WHERE key = ?", [(self._stamp, k) for k in found])
+            yield from self._db.execute(f"SELECT {columns} FROM results WHERE key IN ({','.join('?' * len(batch))})", batch)
+
+    def _mark_used(self, keys) -> None:
+        if keys:
+            self._db.executemany("UPDATE results SET used = ? WHERE key = ?", [(self._stamp, k) for k in keys])
             self._db.commit()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, object]:
+        """The cached values of ``keys`` (missing keys are absent); marks them used by this run."""
+        found: dict[str, object] = {}
+        for key, blob in self._select("key, value", keys):
+            try:
+                found[key] = decode(blob)
+            except (zlib.error, ValueError):  # a damaged entry is recomputed
+                continue
+        self._mark_used(found)
         return found
 
     def has_many(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` are cached (without reading their values); marks them used."""
-        keys = list(dict.fromkeys(keys))
-        found: set[str] = set()
-        for lo in range(0, len(keys), _BATCH):
-            batch = keys[lo : lo + _BATCH]
-            marks = ",".join("?" * len(batch))
-            found.update(k for (k,) in self._db.execute(f"SELECT key FROM results WHERE key IN ({marks})", batch))
-        if found:
-            self._db.executemany("UPDATE results SET used = ? WHERE key = ?", [(self._stamp, k) for k in found])
-            self._db.commit()
+        found = {key for (key,) in self._select("key", keys)}
+        self._mark_used(found)
         return found
 
     def put_many(self, items: dict[str, object]) -> None:

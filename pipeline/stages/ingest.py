@@ -153,7 +153,7 @@ def ingest_article(raw: RawArticle, settings, agency: bool = True) -> tuple[Docu
         doc.date = find_date(body) or find_date("\n".join(x for x in removed if x not in banners))
     doc.agency = raw.source
     if agency:
-        with_agency_of(doc)
+        doc.agency = _agency(doc.text) or doc.agency
     cuts: list[int] = []
     doc.sentences = split_sentences(doc.doc_id, body, settings.max_sentence_tokens, cuts)
     doc.n_sentences = len(doc.sentences)
@@ -186,9 +186,6 @@ def with_agency(document: dict) -> dict:
         document["agency"] = _agency(document["text"]) or document["agency"]
     return document
 
-
-def with_agency_of(doc: Document) -> None:
-    doc.agency = _agency(doc.text) or doc.agency
 
 
 def ingest_one(raw: RawArticle, settings) -> dict:

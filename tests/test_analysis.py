@@ -179,3 +179,37 @@ def test_report_renders_in_chromium(seeds_run, tmp_path):
     reds = sum(c for c, (r, g, b) in colours if r > 180 and g < 110 and b < 110)
     blues = sum(c for c, (r, g, b) in colours if b > 160 and r < 90)
     assert reds > 200 and blues > 200  # person and organization nodes are on the picture
+
+
+def test_streamed_graph_files_read_back_as_networkx_writes_them(tmp_path):
+    """The project's own GraphML/GEXF writers (pipeline/io/graphxml.py) give back, through networkx's
+    readers, exactly what networkx's own writers give: nodes, edges, attributes, types, viz, dates."""
+    from pipeline.io.exports import write_gexf, write_graphml
+
+    graph = nx.Graph()
+    graph.add_node("per_1", label="مهران «کریمیان»\n&<x>", type="PERSON", mentions=3, documents=2, titles="",
+                   posts="مدیرکل — اداره کل بهزیستی", start="2021-01-02", end="2022-03-04")
+    graph.add_node("org_1", label='اداره "کل"\tبهزیستی\x01', type="ORG", mentions=0, documents=0, titles="a | b")
+    graph.add_edge("per_1", "org_1", weight=2.5, relation="affiliation", documents=1, sentences=2, doc_ids="d1 | d2",
+                   titles="مدیرکل", start="2021-01-02", end="2021-01-02")
+    graph.add_edge("org_1", "org_2", weight=1.0, relation="part_of", documents=0, sentences=0, doc_ids="", titles="")
+    graph.nodes["org_2"].update(label="سازمان بهزیستی کشور", type="ORG", mentions=1, documents=1, titles="")
+    viewed = graph.copy()
+    viewed.graph.update(mode="dynamic", timeformat="date")
+    for node, data in viewed.nodes(data=True):
+        data["viz"] = {"color": {"r": 1, "g": 2, "b": 3, "a": 1.0}, "size": 5.5}
+    write_graphml(graph, tmp_path / "ours.graphml")
+    write_gexf(viewed, tmp_path / "ours.gexf")
+    clean = nx.relabel_nodes(graph, {}, copy=True)
+    clean.nodes["org_1"]["label"] = 'اداره "کل"\tبهزیستی'  # XML 1.0 cannot hold \x01: stripped
+    clean_view = viewed.copy()
+    clean_view.nodes["org_1"]["label"] = clean.nodes["org_1"]["label"]
+    nx.write_graphml(clean, tmp_path / "nx.graphml")
+    nx.write_gexf(clean_view, tmp_path / "nx.gexf")
+    for ours, theirs, read in (("ours.graphml", "nx.graphml", nx.read_graphml), ("ours.gexf", "nx.gexf", nx.read_gexf)):
+        a, b = read(tmp_path / ours), read(tmp_path / theirs)
+        assert list(a.nodes(data=True)) == list(b.nodes(data=True))
+        assert list(a.edges(data=True)) == list(b.edges(data=True))
+    back = nx.read_graphml(tmp_path / "ours.graphml")
+    assert back.nodes["per_1"]["label"] == "مهران «کریمیان»\n&<x>" and back.nodes["per_1"]["mentions"] == 3
+    assert back.edges["per_1", "org_1"]["weight"] == 2.5

@@ -6,7 +6,6 @@ back); text is stripped of characters XML 1.0 cannot hold.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import networkx as nx
@@ -28,7 +27,6 @@ CONTRACT_COLUMNS = {
 }
 # files a run (or `peyvand report`) writes: a new run replaces them rather than carrying old ones over
 OUTPUT_FILES = {f"{name}.csv" for name in CONTRACT_COLUMNS} | {"graph.graphml", "graph.gexf", "report.html"}
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 _FORMULA_START = ("=", "+", "-", "@")
@@ -56,26 +54,13 @@ def write_table(frame: pd.DataFrame, path: Path, name: str, safe_for_excel: bool
     atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
 
 
-def xml_safe(value):
-    if isinstance(value, str):
-        return _XML_INVALID.sub("", value)
-    return value
-
-
-def xml_safe_graph(graph: nx.Graph) -> nx.Graph:
-    clean = nx.Graph()
-    for node, data in graph.nodes(data=True):
-        clean.add_node(xml_safe(node), **{k: xml_safe(v) for k, v in data.items() if v is not None})
-    for a, b, data in graph.edges(data=True):
-        clean.add_edge(xml_safe(a), xml_safe(b), **{k: xml_safe(v) for k, v in data.items() if v is not None})
-    return clean
-
-
 def write_graphml(graph: nx.Graph, path: Path) -> None:
-    clean = xml_safe_graph(graph)
-    atomic_write_with(path, lambda tmp: nx.write_graphml(clean, tmp, encoding="utf-8"))
+    from pipeline.io.graphxml import graphml_lines, write_lines
+
+    atomic_write_with(path, lambda tmp: write_lines(graphml_lines(graph), tmp))
 
 
 def write_gexf(graph: nx.Graph, path: Path) -> None:
-    clean = xml_safe_graph(graph)
-    atomic_write_with(path, lambda tmp: nx.write_gexf(clean, tmp, encoding="utf-8"))
+    from pipeline.io.graphxml import gexf_lines, write_lines
+
+    atomic_write_with(path, lambda tmp: write_lines(gexf_lines(graph), tmp))

@@ -72,7 +72,7 @@ def _run_stages(ctx: Context, names: list[str], staged: bool = False) -> None:
     if staged:
         staging = begin_staging(final)
         ctx.settings.output = staging
-        ctx.work = WorkDir(staging)
+        ctx.work = WorkDir(staging, previous=WorkDir(final))
     try:
         for stage in all_stages():
             if stage.name in names:

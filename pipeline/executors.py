@@ -125,6 +125,7 @@ class LocalProcesses(Executor):
         self.workers = workers
         self._pool = None
         self._pool_init: tuple | None = None
+        self._used = False  # a map ran on the pool started ahead
 
     def _new_pool(self, initializer, initargs):
         import multiprocessing
@@ -147,6 +148,7 @@ class LocalProcesses(Executor):
         if items is None:
             return
         if self._pool is not None and self._pool_init == (initializer, initargs):
+            self._used = True
             yield from _ordered(lambda item: self._pool.submit(fn, item), items, 2 * self.workers)
             return
         with self._new_pool(initializer, initargs) as pool:
@@ -154,8 +156,15 @@ class LocalProcesses(Executor):
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown()
-            self._pool, self.started = None, False
+            if not self._used:
+                # started ahead and never needed (every document was cached): stop the processes rather
+                # than wait for them to finish loading a model nobody will use
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.terminate()
+                self._pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                self._pool.shutdown()
+            self._pool, self.started, self._used = None, False, False
 
     def describe(self) -> str:
         return f"{self.workers} local process{'es' if self.workers > 1 else ''}"

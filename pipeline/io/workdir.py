@@ -53,9 +53,12 @@ def atomic_write_with(path: Path, writer) -> None:
 
 
 class WorkDir:
-    def __init__(self, output: Path):
+    def __init__(self, output: Path, previous: "WorkDir | None" = None):
         self.output = Path(output)
         self.path = self.output / WORK
+        # the last finished run's work folder when this one is a staging folder: where unchanged groups
+        # of documents are copied from
+        self.previous = previous
 
     def table_path(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
@@ -75,6 +78,10 @@ class WorkDir:
 
     def writer(self, name: str, schema) -> "TableWriter":
         return TableWriter(self, name, schema)
+
+    def grouped(self, schemas: dict) -> "GroupedTables":
+        """Tables written side by side a group of documents at a time (see :class:`GroupedTables`)."""
+        return GroupedTables(self, schemas)
 
     def cache(self, stage: str):
         """The per-article results cache of ``stage`` (``_work/cache/<stage>.sqlite``)."""
@@ -194,6 +201,18 @@ class TableWriter:
             self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
             self.rows += len(rows)
 
+    def write_group(self, rows) -> None:
+        """Exactly one row group (empty too): rows as dicts, or an Arrow table (a group copied as it is)."""
+        import pyarrow as pa
+
+        table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=self.schema)
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+        self.rows += table.num_rows
+
+    def set_metadata(self, metadata: dict[str, str]) -> None:
+        """Key-value metadata for the file's footer (written on close)."""
+        self._writer.add_key_value_metadata(metadata)
+
     def close(self) -> None:
         self._writer.close()
         os.replace(self._tmp, self.path)
@@ -211,6 +230,137 @@ class TableWriter:
             self.close()
         else:
             self.abort()
+
+
+# ----- grouped tables: a re-run rewrites only the groups of documents that changed ------------------
+GROUPS_KEY = "peyvand.groups"
+
+
+def group_bounds(keys: list[str], size: int) -> list[tuple[int, int]]:
+    """Split items (in corpus order) into groups of about ``size``, the boundaries chosen by the items' own
+    keys (content-defined, as rsync and restic cut files): an article added or changed moves the
+    boundaries of its own group only, so every other group keeps its id and is copied, not rebuilt."""
+    bounds, lo = [], 0
+    for k, key in enumerate(keys):
+        if int(hashlib.blake2b(key.encode(), digest_size=4).hexdigest(), 16) % size == 0 or k + 1 - lo >= 4 * size:
+            bounds.append((lo, k + 1))
+            lo = k + 1
+    if lo < len(keys):
+        bounds.append((lo, len(keys)))
+    return bounds
+
+
+def read_groups(path: Path) -> tuple[str, list[tuple[str, dict]]] | None:
+    """(generation, [(group id, info)]) of a grouped table; None when the file is missing, was not written
+    by groups, or its row groups do not match its group list."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return None
+    try:
+        meta = pq.ParquetFile(path).metadata
+        raw = (meta.metadata or {}).get(GROUPS_KEY.encode())
+        if raw is None:
+            return None
+        value = json.loads(raw)
+        groups = [(gid, info) for gid, info in value["groups"]]
+        if meta.num_row_groups != len(groups):
+            return None
+        return value["generation"], groups
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class GroupedTables:
+    """Several work tables written side by side a group of documents at a time: every group is one row
+    group in each table, and the list of group ids (with a small ``info`` per group: counts, errors, cache
+    keys) is in the files' footer.  A group whose id the previous version of the tables holds is copied
+    from it row group by row group, never decoded into rows: a re-run rewrites only the changed groups.
+    The previous version is the tables in place, or (``peyvand run`` writes into a staging folder) the
+    last finished run's."""
+
+    def __init__(self, work: "WorkDir", schemas: dict):
+        self.names = list(schemas)
+        self._old: dict[str, tuple] = {}  # group id → (WorkDir, row group index, info)
+        for source in [work] + ([work.previous] if work.previous is not None else []):
+            found = [read_groups(source.table_path(name)) for name in self.names]
+            if all(found) and len({f[0] for f in found}) == 1:  # the tables were written together
+                for index, (gid, info) in enumerate(found[0][1]):
+                    self._old.setdefault(gid, (source, index, info))
+        self._files: dict[tuple, object] = {}
+        self._writers = {}
+        try:
+            for name, schema in schemas.items():
+                self._writers[name] = work.writer(name, schema)
+        except BaseException:
+            self.abort()
+            raise
+        self.groups: list[tuple[str, dict]] = []
+
+    def previous(self, gid: str) -> dict | None:
+        """The info of a group the previous tables hold, or None."""
+        found = self._old.get(gid)
+        return found[2] if found else None
+
+    def copy(self, gid: str) -> dict:
+        """Copy a group from the previous tables; returns its info."""
+        import pyarrow.parquet as pq
+
+        source, index, info = self._old[gid]
+        for name in self.names:
+            handle = self._files.get((source.path, name))
+            if handle is None:
+                handle = self._files[(source.path, name)] = pq.ParquetFile(source.table_path(name), pre_buffer=False)
+            self._writers[name].write_group(handle.read_row_group(index, use_threads=False))
+        self.groups.append((gid, info))
+        return info
+
+    def write(self, gid: str, tables: dict[str, list[dict]], info: dict) -> None:
+        for name in self.names:
+            self._writers[name].write_group(tables[name])
+        self.groups.append((gid, info))
+
+    def close(self) -> None:
+        generation = digest([gid for gid, _info in self.groups])
+        meta = json.dumps({"generation": generation, "groups": self.groups}, ensure_ascii=False, separators=(",", ":"))
+        self._files.clear()
+        for writer in self._writers.values():
+            writer.set_metadata({GROUPS_KEY: meta})
+        for writer in self._writers.values():
+            writer.close()
+
+    def abort(self) -> None:
+        self._files.clear()
+        for writer in self._writers.values():
+            writer.abort()
+
+    def __enter__(self) -> "GroupedTables":
+        return self
+
+    def __exit__(self, exc_type, *_rest) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def group_row_groups(path: Path) -> list[tuple[str, list[int]]]:
+    """(group id, its row groups) of a table in corpus order.  A table without a group list (written by an
+    older version) is one group of all its row groups, with no id: it is never copied."""
+    import pyarrow.parquet as pq
+
+    found = read_groups(path)
+    if found is not None:
+        return [(gid, [index]) for index, (gid, _info) in enumerate(found[1])]
+    return [("", list(range(pq.ParquetFile(path).metadata.num_row_groups)))]
+
+
+def read_row_groups(path: Path, indexes: list[int], columns: list[str] | None = None) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    if not indexes:
+        return []
+    return pq.ParquetFile(path, pre_buffer=False).read_row_groups(indexes, columns=columns, use_threads=False).to_pylist()
 
 
 def iter_rows(path: Path, columns: list[str] | None = None, batch_rows: int = 2048):

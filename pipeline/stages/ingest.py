@@ -17,7 +17,7 @@ from pipeline.domain.rules import SentenceRules
 from pipeline.furniture import strip_furniture
 from pipeline.executors import batched
 from pipeline.io.readers import RawArticle, iter_articles
-from pipeline.io.workdir import digest, schema_of
+from pipeline.io.workdir import digest, group_bounds, schema_of
 from pipeline.lexicons import rules_version
 from pipeline.normalize import normalize, release_hazm
 from pipeline.segment import split_sentences, tokenize
@@ -280,32 +280,40 @@ class IngestStage(Stage):
                 raise StageError(str(exc)) from None
             if not order:
                 raise StageError(f"no articles in {settings.input} (expected .txt files, or a .jsonl / .csv with id and text)")
-            # pass 2: the tables, from the cache, in input order
+            # pass 2: the tables in input order, a group of articles at a time: a group the previous tables
+            # hold (same articles, paths, code and rules) is copied; the others are built from the cache
             errors: list[dict] = []
-            n_docs = n_ok = 0
-            with ctx.work.writer("documents", DOCUMENT_SCHEMA) as documents, ctx.work.writer("sentences", SENTENCE_SCHEMA) as sentences:
-                for lo in range(0, len(order), size):
-                    keys = order[lo : lo + size]
-                    found = cache.get_many(keys)
-                    missing = [k for k in keys if k not in found]
-                    if missing:
-                        raise StageError(f"the ingest cache lost {len(missing)} result(s): delete {cache.path} and run again")
-                    items = [found[k] for k in keys]
-                    for item, path in zip(items, paths[lo : lo + size]):
-                        item["document"]["source_path"] = path
-                    documents.write([with_agency(item["document"]) for item in items])
-                    sentences.write([row for item in items for row in item["sentences"]])
-                    for item in items:
-                        errors.extend(item["errors"])
-                        n_docs += 1
-                        n_ok += item["document"]["status"] == "ok"
+            n_docs = n_ok = rebuilt = 0
+            agency_version = self.version()
+            with ctx.work.grouped({"documents": DOCUMENT_SCHEMA, "sentences": SENTENCE_SCHEMA}) as tables:
+                for lo, hi in group_bounds(order, size):
+                    keys = order[lo:hi]
+                    gid = digest("ingest", agency_version, keys, paths[lo:hi])
+                    if tables.previous(gid) is not None:
+                        info = tables.copy(gid)
+                    else:
+                        rebuilt += 1
+                        found = cache.get_many(keys)
+                        missing = [k for k in keys if k not in found]
+                        if missing:
+                            raise StageError(f"the ingest cache lost {len(missing)} result(s): delete {cache.path} and run again")
+                        items = [found[k] for k in keys]
+                        for item, path in zip(items, paths[lo:hi]):
+                            item["document"]["source_path"] = path
+                        documents = [with_agency(item["document"]) for item in items]
+                        info = {"documents": len(items), "ok": sum(d["status"] == "ok" for d in documents),
+                                "errors": [e for item in items for e in item["errors"]]}
+                        tables.write(gid, {"documents": documents, "sentences": [row for item in items for row in item["sentences"]]}, info)
+                    errors.extend(info["errors"])
+                    n_docs += info["documents"]
+                    n_ok += info["ok"]
             cache.prune()
         release_hazm()  # the rest of the pipeline works on tokens: hazm's word lists can go
         ctx.work.set_errors(self.name, errors)
         if not n_ok:
             raise StageError(f"no article could be read from {settings.input} ({n_docs} failed; see errors.csv)")
         return {"documents": n_docs, "ok": n_ok, "errors": n_docs - n_ok, "processed": n_docs - reused, "reused": reused,
-                "jobs": jobs_sent, "ran_on": ctx.executor().describe()}
+                "groups_rebuilt": rebuilt, "jobs": jobs_sent, "ran_on": ctx.executor().describe()}
 
 
 DOCUMENT_SCHEMA = schema_of(Document, exclude=("sentences",))

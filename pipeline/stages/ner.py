@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from pipeline.core import ORG, PERSON, Mention, MentionSentence, Sentence, as_rows
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
-from pipeline.io.workdir import OutOfOrder, digest, schema_of, side_by_side
+from pipeline.io.workdir import OutOfOrder, digest, group_row_groups, read_row_groups, schema_of, side_by_side
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
@@ -117,41 +117,27 @@ def document_mentions(
     return mentions
 
 
-def iter_documents(work, only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
-    """(document row, its sentences) of every readable document (or of the ``only`` ones), in corpus
-    order, streaming the two tables side by side: the corpus is never all in memory, and the sentences
-    of documents not asked for are never turned into objects."""
-    docs = (d for d in work.rows("documents", ["doc_id", "text", "status"]) if only is None or d["doc_id"] in only)
+def group_documents(work, row_groups: list[int], only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
+    """(document row, its sentences) of the readable documents of some row groups of the documents and
+    sentences tables (written side by side by ingest), or of the ``only`` ones among them."""
+    docs = read_row_groups(work.table_path("documents"), row_groups, ["doc_id", "text", "status"])
+    sentences = read_row_groups(work.table_path("sentences"), row_groups)
     try:
-        for doc, rows in side_by_side(docs, _sentence_rows(work, only)):
-            if doc["status"] == "ok":
+        for doc, rows in side_by_side(docs, sentences):
+            if doc["status"] == "ok" and (only is None or doc["doc_id"] in only):
                 yield doc, [Sentence(**row) for row in rows]
     except OutOfOrder:
         raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
 
-def _sentence_rows(work, only: set[str] | None):
-    if only is None:
-        yield from work.rows("sentences")
-        return
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    wanted = pa.array(sorted(only), type=pa.string())
-    for batch in pq.ParquetFile(work.table_path("sentences"), pre_buffer=False).iter_batches(batch_size=4096, use_threads=False):
-        yield from batch.filter(pc.is_in(batch.column("doc_id"), value_set=wanted)).to_pylist()
-
-
-def iter_document_keys(work) -> Iterator[tuple[str, str, str]]:
-    """(doc_id, digest of its text, digest of its sentence boundaries) of every readable document, from
-    the text and two integer columns: enough to key the cache without reading any token."""
-    bounds = work.rows("sentences", ["doc_id", "start", "end"], batch_rows=8192)
+def group_document_keys(work, row_groups: list[int]) -> list[tuple[str, str, str]]:
+    """(doc_id, digest of its text, digest of its sentence boundaries) of the readable documents of some row
+    groups, from the text and two integer columns: enough to key the cache without reading any token."""
+    docs = read_row_groups(work.table_path("documents"), row_groups, ["doc_id", "text", "status"])
+    bounds = read_row_groups(work.table_path("sentences"), row_groups, ["doc_id", "start", "end"])
     try:
-        for doc, rows in side_by_side(work.rows("documents", ["doc_id", "text", "status"]), bounds):
-            if doc["status"] == "ok":
-                yield (doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")),
-                       digest([(r["start"], r["end"]) for r in rows]))
+        return [(doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")), digest([(r["start"], r["end"]) for r in rows]))
+                for doc, rows in side_by_side(docs, bounds) if doc["status"] == "ok"]
     except OutOfOrder:
         raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
@@ -203,14 +189,19 @@ class NerStage(Stage):
         version, use_rules = self.version(), ctx.settings.use_rules
         tokenizer_version = text_version()  # once: it reads data files
         target = max(1, ctx.settings.ner_batch_size) * 4
-        order: list[str] = []
-        reused = jobs_sent = tagged_docs = 0
-        with ctx.work.cache(self.name) as cache, ctx.work.cache("ner-model") as model_cache:
+        # the groups of documents ingest wrote; a group whose ner result the previous tables hold (same
+        # documents, rules, model) is copied, the others go through the per-document cache
+        groups = [(digest("ner", ingest_gid, version, model_id, use_rules) if ingest_gid else "", ingest_gid, row_groups)
+                  for ingest_gid, row_groups in group_row_groups(ctx.work.table_path("documents"))]
+        documents = reused = jobs_sent = tagged_docs = 0
+        with ctx.work.cache(self.name) as cache, ctx.work.cache("ner-model") as model_cache, \
+                ctx.work.grouped({"mentions": MENTION_SCHEMA, "mention_sentences": MENTION_SENTENCE_SCHEMA}) as tables:
+            keys_of: dict[int, tuple[list[str], list[str]]] = {}  # group → its documents' keys and model keys
             # pass 1: documents missing from the cache → jobs of about `target` sentences → the cache.
             # The model's own spans have a cache of their own: a document whose mentions are stale only
             # because a rule changed goes to the domain layer with its cached model spans.
             def jobs():
-                nonlocal reused
+                nonlocal reused, documents
                 group: list[tuple[str, str, dict, list[Sentence], list | None]] = []
                 size = 0
 
@@ -221,21 +212,29 @@ class NerStage(Stage):
                             {d["doc_id"]: d["text"] for _k, _mk, d, _s, _m in group},
                             {d["doc_id"]: m for _k, _mk, d, _s, m in group}, use_rules)
 
-                missing: dict[str, tuple[str, str]] = {}  # doc_id → (key, model key): what to compute
-                for batch in batched(iter_document_keys(ctx.work), 512):
+                for position, (gid, _ingest_gid, row_groups) in enumerate(groups):
+                    info = tables.previous(gid) if gid else None
+                    if info is not None:  # copied in pass 2; its cache entries are kept
+                        cache.has_many(info["keys"])
+                        model_cache.has_many(info["model_keys"])
+                        documents += len(info["keys"])
+                        reused += len(info["keys"])
+                        continue
+                    batch = group_document_keys(ctx.work, row_groups)
                     keys = [document_key(version, model_id, use_rules, d, text, bounds) for d, text, bounds in batch]
                     mkeys = [model_key(model_id, tokenizer_version, text, bounds) if spec is not None else ""
                              for _d, text, bounds in batch]
-                    order.extend(keys)
+                    keys_of[position] = (keys, mkeys)
+                    documents += len(keys)
                     cached = cache.has_many(keys)
                     reused += len(cached)
                     model_cache.has_many([mk for mk in mkeys if mk])  # kept: the next rule change needs them
-                    missing.update({d: (k, mk) for (d, _t, _b), k, mk in zip(batch, keys, mkeys) if k not in cached})
-                if not missing:
-                    return
-                for batch in batched(iter_documents(ctx.work, set(missing)), 256):
-                    spans = model_cache.get_many([missing[doc["doc_id"]][1] for doc, _s in batch if spec is not None])
-                    for doc, sents in batch:
+                    missing = {d: (k, mk) for (d, _t, _b), k, mk in zip(batch, keys, mkeys) if k not in cached}
+                    if not missing:
+                        continue
+                    found = list(group_documents(ctx.work, row_groups, set(missing)))
+                    spans = model_cache.get_many([missing[doc["doc_id"]][1] for doc, _s in found if spec is not None])
+                    for doc, sents in found:
                         key, mk = missing[doc["doc_id"]]
                         known = spans.get(mk) if mk else None
                         group.append((key, mk, doc, sents, known))
@@ -256,29 +255,33 @@ class NerStage(Stage):
                 fresh = {mk: spans for _blob, mk, spans in result.values() if mk and spans is not None}
                 model_cache.put_encoded(fresh)
                 tagged_docs += len(fresh)
-            # pass 2: the tables from the cache, in corpus order
+            # pass 2: the tables in corpus order, a group at a time: copied, or built from the cache
             errors: list[dict] = []
             counts: Counter = Counter()
-            with ctx.work.writer("mentions", MENTION_SCHEMA) as mentions, \
-                    ctx.work.writer("mention_sentences", MENTION_SENTENCE_SCHEMA) as used_sentences:
-                for keys in batched(order, 256):
+            for position, (gid, _ingest_gid, _row_groups) in enumerate(groups):
+                if position not in keys_of:
+                    info = tables.copy(gid)
+                else:
+                    keys, mkeys = keys_of[position]
                     found = cache.get_many(keys)
                     if len(found) < len(set(keys)):
                         raise StageError(f"the ner cache lost results: delete {cache.path} and run again")
                     items = [found[k] for k in keys]
                     rows = [row for item in items for row in item["mentions"]]
-                    mentions.write(rows)
-                    used_sentences.write([row for item in items for row in item["sentences"]])
-                    counts.update(row["label"] for row in rows)
-                    for item in items:
-                        errors.extend(item["errors"])
+                    info = {"keys": keys, "model_keys": [mk for mk in mkeys if mk],
+                            "labels": dict(Counter(row["label"] for row in rows)),
+                            "errors": [e for item in items for e in item["errors"]]}
+                    tables.write(gid or digest("ner", position, keys), {
+                        "mentions": rows, "mention_sentences": [row for item in items for row in item["sentences"]]}, info)
+                counts.update(info["labels"])
+                errors.extend(info["errors"])
             cache.prune()
             model_cache.prune()
         ctx.release_model_executor()  # the model's processes end here: their memory goes back to the system
         ctx.work.set_errors(self.name, errors)
         return {
-            "model": model_desc, "documents": len(order), "mentions": sum(counts.values()),
-            "processed": len(order) - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ran_on,
+            "model": model_desc, "documents": documents, "mentions": sum(counts.values()),
+            "processed": documents - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ran_on,
             "model_loaded_ahead": ahead,
             **{k: int(v) for k, v in sorted(counts.items())},
         }

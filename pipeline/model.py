@@ -12,6 +12,8 @@ Nothing here downloads anything: every Pipeline is built with ``download_method=
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 import logging
 from dataclasses import dataclass, field
@@ -133,6 +135,28 @@ def find_model(settings) -> ModelSpec | None:
     return project_spec(model_dir, settings.ner_batch_size)
 
 
+@contextmanager
+def _no_training_optimizer():
+    """stanza's NER trainer builds an SGD optimizer even to tag: torch's optimizers import torch._dynamo,
+    1.4 s of every model load (each run, each worker) for an object inference never touches.  While the
+    pipeline loads, the trainer gets no optimizer.  When stanza's layout differs, nothing is changed."""
+    try:
+        from stanza.models.ner import trainer
+    except ImportError:
+        yield
+        return
+    utils = getattr(trainer, "utils", None)
+    original = getattr(utils, "get_optimizer", None)
+    if original is None:
+        yield
+        return
+    utils.get_optimizer = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        utils.get_optimizer = original
+
+
 class NerTagger:
     """A loaded stanza Pipeline; tags pre-tokenized sentences in batches."""
 
@@ -141,7 +165,8 @@ class NerTagger:
 
         self.spec = spec
         logging.getLogger("stanza").setLevel(logging.WARNING)
-        self.pipeline = stanza.Pipeline(**spec.pipeline_kwargs, use_gpu=False, logging_level="WARN")
+        with _no_training_optimizer():
+            self.pipeline = stanza.Pipeline(**spec.pipeline_kwargs, use_gpu=False, logging_level="WARN")
 
     def tag(self, sentences: list[list[str]]) -> list[list[tuple[int, int, str]]]:
         """Entity spans per sentence: (token start, token end exclusive, Peyvand label)."""

@@ -18,11 +18,12 @@ import networkx as nx
 WEIGHTINGS = ("count", "association", "pmi")
 
 
-def reweight(graph: nx.Graph, scheme: str, occurrences: dict[str, int], n_windows: int) -> nx.Graph:
-    """Set ``weight`` from the co-occurrence count ``sentences`` per ``scheme``; ``count`` kept as is."""
+def reweight(graph: nx.Graph, scheme: str, occurrences: dict[str, int], n_windows: int, copy: bool = True) -> nx.Graph:
+    """Set ``weight`` from the co-occurrence count ``sentences`` per ``scheme``; ``count`` kept as is.
+    ``copy=False`` sets them on ``graph`` itself (a graph just built, not worth copying)."""
     if scheme not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {scheme!r}: use one of {', '.join(WEIGHTINGS)}")
-    out = graph.copy()
+    out = graph.copy() if copy else graph
     for a, b, data in out.edges(data=True):
         c = max(int(data.get("sentences", 0)), 1)
         s_a, s_b = max(occurrences.get(a, 1), 1), max(occurrences.get(b, 1), 1)
@@ -37,7 +38,10 @@ def reweight(graph: nx.Graph, scheme: str, occurrences: dict[str, int], n_window
 
 
 def filter_graph(graph: nx.Graph, min_weight: float | None = None, types: set[str] | None = None) -> nx.Graph:
-    """Keep nodes of ``types`` and edges of weight ≥ ``min_weight``; isolated nodes are kept."""
+    """Keep nodes of ``types`` and edges of weight ≥ ``min_weight``; isolated nodes are kept (the graph
+    itself is returned when there is nothing to filter)."""
+    if not types and min_weight is None:
+        return graph
     out = graph.copy()
     if types:
         out.remove_nodes_from([n for n, d in graph.nodes(data=True) if d.get("type") not in types])

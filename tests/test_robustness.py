@@ -68,7 +68,7 @@ def test_bad_corpus_every_failure_listed_every_good_article_kept(bad_corpus, tmp
     for doc in good:
         names = set(mentions[(mentions["doc_id"] == doc) & (mentions["label"] == "PERSON")]["text"])
         assert "علی رضایی" in names, doc
-    assert "var x" not in pd.read_parquet(out / "_work" / "documents.parquet").set_index("doc_id").loc["page", "text"]
+    assert "var x" not in pd.read_parquet(out / "_work" / "documents").set_index("doc_id").loc["page", "text"]
     # files stay valid whatever the text
     for name in ("graph.graphml", "graph.gexf"):
         ET.parse(out / name)

@@ -230,6 +230,8 @@ def link_persons(
             cannot |= {(min(i, j), max(i, j)) for i in left for j in right if i != j}
 
     def blocked(u: Unit, v: Unit) -> bool:
+        if not cannot:  # no split rules: nothing is blocked (and no pair of members is looked at)
+            return False
         return any((min(i, j), max(i, j)) in cannot for i in u.members for j in v.members)
 
     cluster_of = [-1] * len(profiles)

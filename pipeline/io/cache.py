@@ -57,9 +57,10 @@ class ResultCache:
             yield from self._db.execute(f"SELECT {columns} FROM results WHERE key IN ({','.join('?' * len(batch))})", batch)
 
     def _mark_used(self, keys) -> None:
+        # not committed here: the next batch stored (or prune, or close) commits the marks with it; a mark
+        # lost to a crash only keeps an entry one run longer
         if keys:
             self._db.executemany("UPDATE results SET used = ? WHERE key = ?", [(self._stamp, k) for k in keys])
-            self._db.commit()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, object]:
         """The cached values of ``keys`` (missing keys are absent); marks them used by this run."""
@@ -77,6 +78,10 @@ class ResultCache:
         found = {key for (key,) in self._select("key", keys)}
         self._mark_used(found)
         return found
+
+    def touch(self, keys: Iterable[str]) -> None:
+        """Mark ``keys`` used by this run without reading them (results reused as a whole group)."""
+        self._mark_used(list(keys))
 
     def put_many(self, items: dict[str, object]) -> None:
         """Store a batch in one transaction: after a crash it is there entirely or not at all."""
@@ -107,6 +112,7 @@ class ResultCache:
         return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
     def close(self) -> None:
+        self._db.commit()
         self._db.close()
 
     def __enter__(self) -> "ResultCache":

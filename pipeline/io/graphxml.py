@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from xml.sax.saxutils import escape
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# in attribute values, line breaks and tabs are escaped or an XML parser folds them into spaces
-_ATTR_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+_TEXT_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# in attribute values, line breaks and tabs are escaped too, or an XML parser folds them into spaces
+_ATTR_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+# most values need nothing: one search decides (a third of the graph stage's time was escaping)
+_TEXT_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ATTR_SPECIAL = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 
 
 def clean(value) -> str:
@@ -23,11 +26,13 @@ def clean(value) -> str:
 
 
 def _text(value) -> str:
-    return escape(clean(_plain(value)))
+    text = value if value.__class__ is str else _plain(value)
+    return _XML_INVALID.sub("", text).translate(_TEXT_ENTITIES) if _TEXT_SPECIAL.search(text) else text
 
 
 def _attr(value) -> str:
-    return escape(clean(_plain(value)), _ATTR_ENTITIES)
+    text = value if value.__class__ is str else _plain(value)
+    return _XML_INVALID.sub("", text).translate(_ATTR_ENTITIES) if _ATTR_SPECIAL.search(text) else text
 
 
 def _plain(value) -> str:

@@ -14,8 +14,6 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-import pandas as pd
-
 WORK = "_work"
 
 
@@ -61,13 +59,24 @@ class WorkDir:
         self.previous = previous
 
     def table_path(self, name: str) -> Path:
-        return self.path / f"{name}.parquet"
+        """A table's folder of parts (see :class:`GroupedTables`), or its single Parquet file."""
+        folder = self.path / name
+        recover_folder(folder)
+        return folder if folder.is_dir() else self.path / f"{name}.parquet"
 
     def has(self, name: str) -> bool:
         return self.table_path(name).exists()
 
     def write(self, name: str, frame: pd.DataFrame) -> None:
         atomic_write_with(self.table_path(name), lambda tmp: write_parquet(frame, tmp))
+
+    def write_arrow(self, name: str, frame: pd.DataFrame, schema) -> None:
+        """A frame written with a given Arrow schema (the one the streaming writers use for the table)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False, nthreads=1)
+        atomic_write_with(self.table_path(name), lambda tmp: pq.write_table(table, tmp))
 
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         return read_parquet(self.table_path(name), columns)
@@ -93,6 +102,8 @@ class WorkDir:
         path = self.table_path(name)
         if not path.exists():
             return ""
+        if path.is_dir():  # parts are named by content: their list is the table's fingerprint
+            path = path / PARTS_INDEX
         digest = hashlib.sha256()
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -116,12 +127,16 @@ class WorkDir:
 
     # ----- errors ------------------------------------------------------------------------------
     def errors(self) -> pd.DataFrame:
+        import pandas as pd
+
         if self.has("errors"):
             return self.read("errors")
         return pd.DataFrame(columns=["doc_id", "stage", "error"])
 
     def set_errors(self, stage: str, rows: list[dict]) -> None:
         """Replace the errors recorded by ``stage`` (a re-run of a stage replaces its own errors)."""
+        import pandas as pd
+
         frame = self.errors()
         frame = frame[frame["stage"] != stage]
         new = pd.DataFrame(rows, columns=["doc_id", "stage", "error"])
@@ -134,9 +149,24 @@ class WorkDir:
 # exception", apache/arrow#34314) after a stage has written everything; our tables are small per call,
 # so they are read and written on the calling thread and no pool is started.
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    return read_arrow(path, columns).to_pandas(use_threads=False)
+
+
+def read_arrow(path: Path, columns: list[str] | None = None):
+    """A table (a single file or a folder of parts, in order) as one Arrow table."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.read_table(path, columns=columns, use_threads=False, pre_buffer=False).to_pandas(use_threads=False)
+    tables = [read_part(file, columns) for file, _gid, _info in table_parts(path)]
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def read_part(file: Path, columns: list[str] | None = None):
+    """One Parquet file as an Arrow table (``ParquetFile.read``: ``pq.read_table`` builds a dataset for
+    every call, 3 ms a file, most of the time to read a hundred small parts)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(file, pre_buffer=False).read(columns=columns, use_threads=False)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -201,18 +231,6 @@ class TableWriter:
             self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
             self.rows += len(rows)
 
-    def write_group(self, rows) -> None:
-        """Exactly one row group (empty too): rows as dicts, or an Arrow table (a group copied as it is)."""
-        import pyarrow as pa
-
-        table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=self.schema)
-        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
-        self.rows += table.num_rows
-
-    def set_metadata(self, metadata: dict[str, str]) -> None:
-        """Key-value metadata for the file's footer (written on close)."""
-        self._writer.add_key_value_metadata(metadata)
-
     def close(self) -> None:
         self._writer.close()
         os.replace(self._tmp, self.path)
@@ -232,14 +250,14 @@ class TableWriter:
             self.abort()
 
 
-# ----- grouped tables: a re-run rewrites only the groups of documents that changed ------------------
-GROUPS_KEY = "peyvand.groups"
+# ----- tables in parts: a re-run rewrites only the groups of documents that changed ---------------------
+PARTS_INDEX = "_parts.json"  # Parquet readers skip names starting with "_": pd.read_parquet(folder) reads the parts
 
 
 def group_bounds(keys: list[str], size: int) -> list[tuple[int, int]]:
     """Split items (in corpus order) into groups of about ``size``, the boundaries chosen by the items' own
     keys (content-defined, as rsync and restic cut files): an article added or changed moves the
-    boundaries of its own group only, so every other group keeps its id and is copied, not rebuilt."""
+    boundaries of its own group only, so every other group keeps its id and its part is reused."""
     bounds, lo = [], 0
     for k, key in enumerate(keys):
         if int(hashlib.blake2b(key.encode(), digest_size=4).hexdigest(), 16) % size == 0 or k + 1 - lo >= 4 * size:
@@ -250,89 +268,115 @@ def group_bounds(keys: list[str], size: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def read_groups(path: Path) -> tuple[str, list[tuple[str, dict]]] | None:
-    """(generation, [(group id, info)]) of a grouped table; None when the file is missing, was not written
-    by groups, or its row groups do not match its group list."""
-    import pyarrow.parquet as pq
-
-    if not path.exists():
-        return None
+def read_parts_index(folder: Path) -> dict | None:
+    """``{"generation": ..., "parts": [[file, group id, info], ...]}`` of a table folder, or None."""
     try:
-        meta = pq.ParquetFile(path).metadata
-        raw = (meta.metadata or {}).get(GROUPS_KEY.encode())
-        if raw is None:
-            return None
-        value = json.loads(raw)
-        groups = [(gid, info) for gid, info in value["groups"]]
-        if meta.num_row_groups != len(groups):
-            return None
-        return value["generation"], groups
+        value = json.loads((folder / PARTS_INDEX).read_text(encoding="utf-8"))
+        value["parts"] = [(str(file), str(gid), dict(info)) for file, gid, info in value["parts"]]
+        return value
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def table_parts(path: Path) -> list[tuple[Path, str, dict]]:
+    """(file, group id, info) of each part of a table, in corpus order.  A single-file table (written whole,
+    or by an older version) is one part with no id: it is never reused."""
+    if path.is_dir():
+        index = read_parts_index(path)
+        if index is None:
+            raise FileNotFoundError(f"{path} has no {PARTS_INDEX}: run the stage that writes it again")
+        return [(path / file, gid, info) for file, gid, info in index["parts"]]
+    return [(path, "", {})]
+
+
+def read_parts(files: list[Path], columns: list[str] | None = None) -> list[dict]:
+    return [row for file in files for row in rows_of(read_part(file, columns))]
+
+
+def rows_of(table) -> list[dict]:
+    """An Arrow table's rows as dicts, built column by column through numpy (``Table.to_pylist`` makes a
+    scalar object per value first: several times slower)."""
+    import pyarrow as pa
+
+    names = table.column_names
+    values = [column.to_pylist() if pa.types.is_list(column.type) else column.to_numpy(zero_copy_only=False).tolist()
+              for column in table.columns]
+    return [dict(zip(names, row)) for row in zip(*values)]
+
+
 class GroupedTables:
-    """Several work tables written side by side a group of documents at a time: every group is one row
-    group in each table, and the list of group ids (with a small ``info`` per group: counts, errors, cache
-    keys) is in the files' footer.  A group whose id the previous version of the tables holds is copied
-    from it row group by row group, never decoded into rows: a re-run rewrites only the changed groups.
-    The previous version is the tables in place, or (``peyvand run`` writes into a staging folder) the
-    last finished run's."""
+    """Several work tables written side by side a group of documents at a time.  Each table is a folder
+    with one Parquet part per group, named by the group's id (which hashes everything the group's rows
+    depend on), and ``_parts.json`` listing the parts in corpus order with a small ``info`` per group
+    (counts, errors, cache keys).  A group whose part the previous version of the tables holds is linked
+    (a hard link: parts are never modified), not rebuilt or even read: a re-run writes only the changed
+    groups.  The previous version is the tables in place or, when ``peyvand run`` writes into a staging
+    folder, the last finished run's.  The new folders replace the old ones on :meth:`close`."""
 
     def __init__(self, work: "WorkDir", schemas: dict):
-        self.names = list(schemas)
-        self._old: dict[str, tuple] = {}  # group id → (WorkDir, row group index, info)
+        self.schemas = schemas
+        self._old: dict[str, tuple[dict[str, Path], dict]] = {}  # group id → ({table: part file}, info)
         for source in [work] + ([work.previous] if work.previous is not None else []):
-            found = [read_groups(source.table_path(name)) for name in self.names]
-            if all(found) and len({f[0] for f in found}) == 1:  # the tables were written together
-                for index, (gid, info) in enumerate(found[0][1]):
-                    self._old.setdefault(gid, (source, index, info))
-        self._files: dict[tuple, object] = {}
-        self._writers = {}
-        try:
-            for name, schema in schemas.items():
-                self._writers[name] = work.writer(name, schema)
-        except BaseException:
-            self.abort()
-            raise
-        self.groups: list[tuple[str, dict]] = []
+            folders = {name: source.path / name for name in schemas}
+            found = {name: read_parts_index(folder) for name, folder in folders.items()}
+            if not all(found.values()) or len({index["generation"] for index in found.values()}) != 1:
+                continue  # missing, or not written together
+            columns = {name: list(zip(*index["parts"])) for name, index in found.items()}
+            first = next(iter(columns.values()))
+            for k, (gid, info) in enumerate(zip(first[1], first[2])):
+                self._old.setdefault(gid, ({name: folders[name] / columns[name][0][k] for name in schemas}, info))
+        self.path = work.path
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._new = {name: Path(tempfile.mkdtemp(dir=self.path, prefix=f".{name}.new-")) for name in schemas}
+        self.groups: list[tuple[str, str, dict]] = []  # (file name, group id, info)
 
     def previous(self, gid: str) -> dict | None:
         """The info of a group the previous tables hold, or None."""
         found = self._old.get(gid)
-        return found[2] if found else None
+        return found[1] if found else None
+
+    def _name(self, gid: str) -> str:
+        return f"{len(self.groups):06d}-{gid}.parquet"
 
     def copy(self, gid: str) -> dict:
-        """Copy a group from the previous tables; returns its info."""
-        import pyarrow.parquet as pq
+        """Reuse a group's parts from the previous tables; returns its info."""
+        files, info = self._old[gid]
+        name = self._name(gid)
+        for table, source in files.items():
+            target = self._new[table] / name
+            try:
+                os.link(source, target)
+            except OSError:  # another filesystem, or links not allowed: copy
+                import shutil
 
-        source, index, info = self._old[gid]
-        for name in self.names:
-            handle = self._files.get((source.path, name))
-            if handle is None:
-                handle = self._files[(source.path, name)] = pq.ParquetFile(source.table_path(name), pre_buffer=False)
-            self._writers[name].write_group(handle.read_row_group(index, use_threads=False))
-        self.groups.append((gid, info))
+                shutil.copyfile(source, target)
+        self.groups.append((name, gid, info))
         return info
 
     def write(self, gid: str, tables: dict[str, list[dict]], info: dict) -> None:
-        for name in self.names:
-            self._writers[name].write_group(tables[name])
-        self.groups.append((gid, info))
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        name = self._name(gid)
+        for table, rows in tables.items():
+            pq.write_table(pa.Table.from_pylist(rows, schema=self.schemas[table]), self._new[table] / name)
+        self.groups.append((name, gid, info))
 
     def close(self) -> None:
-        generation = digest([gid for gid, _info in self.groups])
-        meta = json.dumps({"generation": generation, "groups": self.groups}, ensure_ascii=False, separators=(",", ":"))
-        self._files.clear()
-        for writer in self._writers.values():
-            writer.set_metadata({GROUPS_KEY: meta})
-        for writer in self._writers.values():
-            writer.close()
+        if not self.groups:  # a table has at least one part (empty), so its columns are known
+            self.write(digest("empty"), {name: [] for name in self.schemas}, {})
+        index = json.dumps({"generation": digest([gid for _n, gid, _i in self.groups]), "parts": self.groups},
+                           ensure_ascii=False, separators=(",", ":"))
+        for folder in self._new.values():
+            atomic_write_text(folder / PARTS_INDEX, index)
+        for name, folder in self._new.items():
+            swap_folder(folder, self.path / name)
 
     def abort(self) -> None:
-        self._files.clear()
-        for writer in self._writers.values():
-            writer.abort()
+        import shutil
+
+        for folder in self._new.values():
+            shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> "GroupedTables":
         return self
@@ -344,32 +388,52 @@ class GroupedTables:
             self.abort()
 
 
-def group_row_groups(path: Path) -> list[tuple[str, list[int]]]:
-    """(group id, its row groups) of a table in corpus order.  A table without a group list (written by an
-    older version) is one group of all its row groups, with no id: it is never copied."""
-    import pyarrow.parquet as pq
+def swap_folder(new: Path, final: Path) -> None:
+    """Put a finished folder in place of ``final`` (two renames; :func:`recover_folder` undoes a swap
+    interrupted between them).  A single-file version of the table is removed."""
+    import shutil
 
-    found = read_groups(path)
-    if found is not None:
-        return [(gid, [index]) for index, (gid, _info) in enumerate(found[1])]
-    return [("", list(range(pq.ParquetFile(path).metadata.num_row_groups)))]
+    old = final.parent / f".{final.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+    final.with_name(final.name + ".parquet").unlink(missing_ok=True)
 
 
-def read_row_groups(path: Path, indexes: list[int], columns: list[str] | None = None) -> list[dict]:
-    import pyarrow.parquet as pq
+def recover_folder(final: Path) -> None:
+    old = final.parent / f".{final.name}.old"
+    if old.exists() and not final.exists():
+        os.replace(old, final)
 
-    if not indexes:
-        return []
-    return pq.ParquetFile(path, pre_buffer=False).read_row_groups(indexes, columns=columns, use_threads=False).to_pylist()
+
+class TablesOutOfStep(ValueError):
+    """Tables meant to be read side by side were not written together."""
+
+
+def side_parts(work: "WorkDir", names: list[str]) -> list[tuple[str, dict[str, Path]]]:
+    """(group id, {table: its part}) of tables written side by side by :class:`GroupedTables`, in corpus
+    order; single-file tables (an older version's) are one group with no id."""
+    paths = {name: work.table_path(name) for name in names}
+    if not all(path.is_dir() for path in paths.values()):
+        return [("", paths)]
+    indexes = {name: read_parts_index(path) for name, path in paths.items()}
+    if not all(indexes.values()) or len({index["generation"] for index in indexes.values()}) != 1:
+        raise TablesOutOfStep(f"{', '.join(names)} were not written by the same run")
+    first = indexes[names[0]]["parts"]
+    return [(gid, {name: paths[name] / file for name in names}) for file, gid, _info in first]
 
 
 def iter_rows(path: Path, columns: list[str] | None = None, batch_rows: int = 2048):
     """Rows of a Parquet table as dicts, a batch at a time (only ``columns`` are read)."""
     import pyarrow.parquet as pq
 
-    handle = pq.ParquetFile(path, pre_buffer=False)
-    for batch in handle.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
-        yield from batch.to_pylist()
+    for file, _gid, _info in table_parts(path):
+        handle = pq.ParquetFile(file, pre_buffer=False)
+        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
+            yield from batch.to_pylist()
 
 
 class OutOfOrder(ValueError):
@@ -407,7 +471,7 @@ def by_document(rows):
 def table_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
-    return list(pq.ParquetFile(path).schema_arrow.names)
+    return list(pq.ParquetFile(table_parts(path)[0][0]).schema_arrow.names)
 
 
 # ----- staging: a whole run lands in one swap ---------------------------------------------------

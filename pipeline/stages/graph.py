@@ -60,14 +60,16 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
     pair_docs: dict[tuple, set] = defaultdict(set)
     # entities per window, grouped in plain Python (a pandas groupby costs more than the work per group)
     in_window: dict[tuple[str, str], set] = defaultdict(set)
-    nodes = graph.nodes
-    for window, doc_id, eid in zip(windows, mentions["doc_id"], mentions["entity_id"]):
+    nodes = set(graph)  # a set: `in graph.nodes` goes through a Python-level view
+    for window, doc_id, eid in zip(windows.tolist(), mentions["doc_id"].tolist(), mentions["entity_id"].tolist()):
         if eid in nodes:
             in_window[(window, doc_id)].add(eid)
     for (window, doc_id), members in in_window.items():
-        for a, b in combinations(sorted(members), 2):
-            pair_windows[(a, b)].add(window)
-            pair_docs[(a, b)].add(doc_id)
+        if len(members) < 2:
+            continue
+        for pair in combinations(sorted(members), 2):
+            pair_windows[pair].add(window)
+            pair_docs[pair].add(doc_id)
     aff_titles: dict[tuple, set] = defaultdict(set)
     aff_docs: dict[tuple, set] = defaultdict(set)
     for a in affiliations.itertuples(index=False):
@@ -128,11 +130,12 @@ def add_dates(graph: nx.Graph, mentions: pd.DataFrame, documents: pd.DataFrame) 
         data["start"], data["end"] = (min(found), max(found)) if found else ("", "")
 
 
-def gexf_view(graph: nx.Graph) -> nx.Graph:
-    """The graph with Gephi's viz attributes (colour by type, size by degree) and time spells."""
+def gexf_view(graph: nx.Graph, copy: bool = True) -> nx.Graph:
+    """The graph with Gephi's viz attributes (colour by type, size by degree) and time spells (``copy=False``:
+    set on ``graph`` itself, when nothing is written from it afterwards)."""
     import math
 
-    out = graph.copy()
+    out = graph.copy() if copy else graph
     dated = any(d.get("start") for _, d in out.nodes(data=True))
     if dated:
         out.graph["mode"] = "dynamic"
@@ -175,7 +178,7 @@ class GraphStage(Stage):
         # weights: occurrences per entity and the number of windows of the corpus
         occurrences = mentions.assign(window=windows).groupby("entity_id")["window"].nunique().to_dict()
         all_windows = window_ids(sentences, sentences, settings.window)
-        graph = reweight(graph, settings.weight, occurrences, int(all_windows.nunique()))
+        graph = reweight(graph, settings.weight, occurrences, int(all_windows.nunique()), copy=False)
         if settings.backbone_alpha is not None:
             graph = backbone(graph, settings.backbone_alpha)
         graph = filter_graph(graph, settings.min_weight)
@@ -208,7 +211,7 @@ class GraphStage(Stage):
         )
         write_table(edges, out / "edges.csv", "edges", safe)
         write_graphml(graph, out / "graph.graphml")
-        write_gexf(gexf_view(graph), out / "graph.gexf")
+        write_gexf(gexf_view(graph, copy=False), out / "graph.gexf")  # the last file written from the graph
         write_table(work.errors(), out / "errors.csv", "errors", safe)
         if work.has("resolution"):  # why persons were merged or kept apart (not a contract file)
             write_table(work.read("resolution"), out / "resolution.csv", "resolution", safe)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from pipeline.core import ORG, PERSON, Mention, MentionSentence, Sentence, as_rows
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
-from pipeline.io.workdir import OutOfOrder, digest, group_row_groups, read_row_groups, schema_of, side_by_side
+from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, digest, read_parts, schema_of, side_by_side, side_parts
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
@@ -117,11 +117,11 @@ def document_mentions(
     return mentions
 
 
-def group_documents(work, row_groups: list[int], only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
-    """(document row, its sentences) of the readable documents of some row groups of the documents and
-    sentences tables (written side by side by ingest), or of the ``only`` ones among them."""
-    docs = read_row_groups(work.table_path("documents"), row_groups, ["doc_id", "text", "status"])
-    sentences = read_row_groups(work.table_path("sentences"), row_groups)
+def group_documents(parts: dict, only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
+    """(document row, its sentences) of the readable documents of one group (its parts of the documents
+    and sentences tables, written side by side by ingest), or of the ``only`` ones among them."""
+    docs = read_parts([parts["documents"]], ["doc_id", "text", "status"])
+    sentences = read_parts([parts["sentences"]])
     try:
         for doc, rows in side_by_side(docs, sentences):
             if doc["status"] == "ok" and (only is None or doc["doc_id"] in only):
@@ -130,11 +130,11 @@ def group_documents(work, row_groups: list[int], only: set[str] | None = None) -
         raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
 
-def group_document_keys(work, row_groups: list[int]) -> list[tuple[str, str, str]]:
-    """(doc_id, digest of its text, digest of its sentence boundaries) of the readable documents of some row
-    groups, from the text and two integer columns: enough to key the cache without reading any token."""
-    docs = read_row_groups(work.table_path("documents"), row_groups, ["doc_id", "text", "status"])
-    bounds = read_row_groups(work.table_path("sentences"), row_groups, ["doc_id", "start", "end"])
+def group_document_keys(parts: dict) -> list[tuple[str, str, str]]:
+    """(doc_id, digest of its text, digest of its sentence boundaries) of the readable documents of one
+    group, from the text and two integer columns: enough to key the cache without reading any token."""
+    docs = read_parts([parts["documents"]], ["doc_id", "text", "status"])
+    bounds = read_parts([parts["sentences"]], ["doc_id", "start", "end"])
     try:
         return [(doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")), digest([(r["start"], r["end"]) for r in rows]))
                 for doc, rows in side_by_side(docs, bounds) if doc["status"] == "ok"]
@@ -191,8 +191,11 @@ class NerStage(Stage):
         target = max(1, ctx.settings.ner_batch_size) * 4
         # the groups of documents ingest wrote; a group whose ner result the previous tables hold (same
         # documents, rules, model) is copied, the others go through the per-document cache
-        groups = [(digest("ner", ingest_gid, version, model_id, use_rules) if ingest_gid else "", ingest_gid, row_groups)
-                  for ingest_gid, row_groups in group_row_groups(ctx.work.table_path("documents"))]
+        try:
+            groups = [(digest("ner", ingest_gid, version, model_id, use_rules) if ingest_gid else "", ingest_gid, parts)
+                      for ingest_gid, parts in side_parts(ctx.work, ["documents", "sentences"])]
+        except TablesOutOfStep as exc:
+            raise StageError(f"{exc}: run `peyvand ingest` again") from None
         documents = reused = jobs_sent = tagged_docs = 0
         with ctx.work.cache(self.name) as cache, ctx.work.cache("ner-model") as model_cache, \
                 ctx.work.grouped({"mentions": MENTION_SCHEMA, "mention_sentences": MENTION_SENTENCE_SCHEMA}) as tables:
@@ -212,15 +215,15 @@ class NerStage(Stage):
                             {d["doc_id"]: d["text"] for _k, _mk, d, _s, _m in group},
                             {d["doc_id"]: m for _k, _mk, d, _s, m in group}, use_rules)
 
-                for position, (gid, _ingest_gid, row_groups) in enumerate(groups):
+                for position, (gid, _ingest_gid, parts) in enumerate(groups):
                     info = tables.previous(gid) if gid else None
                     if info is not None:  # copied in pass 2; its cache entries are kept
-                        cache.has_many(info["keys"])
-                        model_cache.has_many(info["model_keys"])
+                        cache.touch(info["keys"])
+                        model_cache.touch(info["model_keys"])
                         documents += len(info["keys"])
                         reused += len(info["keys"])
                         continue
-                    batch = group_document_keys(ctx.work, row_groups)
+                    batch = group_document_keys(parts)
                     keys = [document_key(version, model_id, use_rules, d, text, bounds) for d, text, bounds in batch]
                     mkeys = [model_key(model_id, tokenizer_version, text, bounds) if spec is not None else ""
                              for _d, text, bounds in batch]
@@ -232,7 +235,7 @@ class NerStage(Stage):
                     missing = {d: (k, mk) for (d, _t, _b), k, mk in zip(batch, keys, mkeys) if k not in cached}
                     if not missing:
                         continue
-                    found = list(group_documents(ctx.work, row_groups, set(missing)))
+                    found = list(group_documents(parts, set(missing)))
                     spans = model_cache.get_many([missing[doc["doc_id"]][1] for doc, _s in found if spec is not None])
                     for doc, sents in found:
                         key, mk = missing[doc["doc_id"]]
@@ -258,7 +261,7 @@ class NerStage(Stage):
             # pass 2: the tables in corpus order, a group at a time: copied, or built from the cache
             errors: list[dict] = []
             counts: Counter = Counter()
-            for position, (gid, _ingest_gid, _row_groups) in enumerate(groups):
+            for position, (gid, _ingest_gid, _parts) in enumerate(groups):
                 if position not in keys_of:
                     info = tables.copy(gid)
                 else:
@@ -282,7 +285,7 @@ class NerStage(Stage):
         return {
             "model": model_desc, "documents": documents, "mentions": sum(counts.values()),
             "processed": documents - reused, "reused": reused, "model_tagged": tagged_docs, "jobs": jobs_sent, "ran_on": ran_on,
-            "model_loaded_ahead": ahead,
+            "model_loaded_ahead": ahead, "groups": len(groups), "groups_rebuilt": len(keys_of),
             **{k: int(v) for k, v in sorted(counts.items())},
         }
 

@@ -25,7 +25,7 @@ from pipeline.domain.orgs import OrgInfo, national_body, office_of
 from pipeline.domain.people import Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
-from pipeline.io.workdir import OutOfOrder, by_document, digest, schema_of, side_by_side
+from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, by_document, digest, read_parts, schema_of, read_arrow, read_part, side_by_side, side_parts, table_parts
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.normalize import match_key
 from pipeline.stages import Context, Stage, StageError
@@ -500,136 +500,224 @@ class ResolveStage(Stage):
         return rules
 
     def run(self, ctx: Context) -> dict:
-        # compact inputs only: the mentions, the sentences holding them, the documents' agency and date
-        docs = ctx.work.read("documents", ["doc_id", "agency", "date"])
         aliases = self._aliases(ctx)
-        agencies = dict(zip(docs["doc_id"], docs["agency"]))
-        dates = dict(zip(docs["doc_id"], docs["date"]))
-        del docs
-        # 1. each document on its own, streaming its mentions and its sentences side by side (ner writes
-        # both in corpus order): a sentence's tokens are held only while its document is resolved
-        sent_text: dict[tuple[str, int], str] = {}  # for the affiliations' evidence
-        resolved = []
-        joined = side_by_side(by_document(ctx.work.rows("mentions")), ctx.work.rows("mention_sentences"), key=lambda g: g[0])
+        docs = ctx.work.read("documents", ["doc_id", "agency", "date"])
+        groups, rebuilt = self._resolve_documents(ctx, dict(zip(docs["doc_id"], docs["agency"])), dict(zip(docs["doc_id"], docs["date"])))
+        return {**self._link_and_write(ctx, list(docs["doc_id"]), aliases), "groups": groups, "groups_rebuilt": rebuilt}
+
+    def _resolve_documents(self, ctx: Context, agencies: dict, dates: dict) -> tuple[int, int]:
+        """1. Each document on its own, a group of documents at a time, into the ``local_*`` and ``profiles``
+        tables.  A group whose ner result and rules are unchanged is copied from the previous tables: a
+        re-run resolves only the documents of the changed groups (then links the whole corpus, below)."""
+        version = self.version()
         try:
-            for (doc_id, rows), sentences in joined:
-                tokens_of: dict[tuple[str, int], list[str]] = {}
-                for row in sentences:
-                    where = (doc_id, row["sentence_id"])
-                    tokens_of[where], sent_text[where] = row["tokens"], row["text"]
-                resolved.append(resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or ""))
-        except OutOfOrder:
-            raise StageError("mentions and mention_sentences are not in the same order: run `peyvand ner` again") from None
-        # 2. persons across documents
-        profiles, owner = [], []
-        for doc in resolved:
-            for profile, cluster in zip(person_profiles(doc), doc.person_clusters):
-                profiles.append(profile)
-                owner.append((doc, cluster))
+            groups = side_parts(ctx.work, ["mentions", "mention_sentences"])
+        except TablesOutOfStep as exc:
+            raise StageError(f"{exc}: run `peyvand ner` again") from None
+        rebuilt = 0
+        with ctx.work.grouped(LOCAL_SCHEMAS) as tables:
+            for position, (ner_gid, parts) in enumerate(groups):
+                gid = digest("resolve", ner_gid, version) if ner_gid else ""
+                if gid and tables.previous(gid) is not None:
+                    tables.copy(gid)
+                    continue
+                rebuilt += 1
+                out: dict[str, list[dict]] = {name: [] for name in LOCAL_SCHEMAS}
+                mentions = read_parts([parts["mentions"]])
+                sentences = read_parts([parts["mention_sentences"]])
+                try:
+                    for (doc_id, rows), sents in side_by_side(by_document(mentions), sentences, key=lambda g: g[0]):
+                        tokens_of = {(doc_id, row["sentence_id"]): row["tokens"] for row in sents}
+                        sent_text = {(doc_id, row["sentence_id"]): row["text"] for row in sents}
+                        doc = resolve_document(doc_id, rows, tokens_of, agencies.get(doc_id, ""), dates.get(doc_id, "") or "")
+                        for name, rows_ in local_rows(doc, sent_text, len(out["profiles"])).items():
+                            out[name] += rows_
+                except OutOfOrder:
+                    raise StageError("mentions and mention_sentences are not in the same order: run `peyvand ner` again") from None
+                tables.write(gid or digest("resolve", position, len(mentions)), out, {"profiles": len(out["profiles"])})
+        return len(groups), rebuilt
+
+    def _link_and_write(self, ctx: Context, doc_order: list[str], aliases: list) -> dict:
+        """2. Persons across documents, then 3. the corpus tables: resolved mentions, entities, affiliations
+        and the linking decisions, from the compact local tables (columns, not row objects)."""
+        work = ctx.work
+        local = {name: _read_with_profile_offsets(work.table_path(name)) for name in LOCAL_SCHEMAS if name != "profiles"}
+        profiles = read_profiles(work.table_path("profiles"))
         cluster_of, decisions = link_persons(
             profiles, ctx.settings.person_link_threshold, ctx.settings.person_link_margin, aliases
         )
         person_ids = [entity_id("per", key) for key in person_entity_keys(profiles, cluster_of)]
-        for (doc, cluster), eid in zip(owner, person_ids):
-            for k in cluster.members:
-                doc.ids[id(doc.person_rows[k])] = eid
-        # 3. rows, entities, affiliations.  Resolved mentions are written a batch of documents at a time
-        # and each document is let go once done: memory holds the entities, not every mention twice.
-        resolved_writer = ctx.work.writer("resolved_mentions", schema_of(Mention))
-        try:
-            out_rows: list[dict] = []
-            affiliations: list[Affiliation] = []
-            entity_forms: dict[str, Counter] = defaultdict(Counter)
-            entity_type: dict[str, str] = {}
-            entity_docs: dict[str, set] = defaultdict(set)
-            entity_mentions: Counter = Counter()
-            org_info: dict[str, OrgInfo] = {}
-            for position in range(len(resolved)):
-                doc, resolved[position] = resolved[position], None
-                for cluster in {id(c): c for c in doc.org_of_row.values()}.values():
-                    eid = entity_id("org", cluster.key)
-                    entity_forms[eid][cluster.name] += 0  # the canonical name is a candidate even if never written so
-                    entity_type[eid] = ORG
-                    if cluster.info is not None and (eid not in org_info or cluster.info.level):
-                        org_info[eid] = cluster.info
-                for cluster in doc.person_clusters:
-                    eid = doc.ids[id(doc.person_rows[cluster.members[0]])]
-                    entity_forms[eid][cluster.name] += 0
-                    entity_type[eid] = PERSON
-                for r in doc.rows:
-                    eid = doc.ids.get(id(r), "")
-                    if r["label"] == LOC and eid:
-                        entity_type[eid] = LOC
-                    if r["label"] != TITLE and not eid:
-                        continue  # an elliptic form that referred to nothing
-                    r["entity_id"] = eid  # the row is this stage's own copy: set in place
-                    out_rows.append(r)
-                    if eid:
-                        entity_forms[eid][r["text"]] += 1
-                        entity_docs[eid].add(doc.doc_id)
-                        entity_mentions[eid] += 1
-                seen = set()
-                for sid, p, t, o in doc.affiliations:
-                    pid = doc.ids.get(id(p), "")
-                    oid = doc.ids.get(id(o), "") if o is not None else ""
-                    if not pid:
-                        continue
-                    key = (sid, pid, t["text"], oid)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    org_name = doc.org_of_row[id(o)].name if o is not None and id(o) in doc.org_of_row else ""
-                    role, portfolio = parse_title(t["text"])
-                    affiliations.append(
-                        Affiliation(
-                            doc.doc_id, sid, pid, doc.person_of_row[id(p)].name, t["text"], oid, org_name,
-                            sent_text[(doc.doc_id, sid)], role, portfolio, doc.date,
-                        )
-                    )
-                if len(out_rows) >= 20_000:
-                    resolved_writer.write(out_rows)
-                    out_rows = []
-            resolved_writer.write(out_rows)
-            del out_rows, resolved
 
-            entities = []
-            for eid, forms in entity_forms.items():
-                if not entity_mentions[eid]:
-                    continue
-                info = org_info.get(eid)
-                name = info.name if info is not None and info.level else _canonical(forms, entity_type[eid])
-                aliases_ = sorted({f for f in forms if f != name and forms[f] > 0})
-                entities.append(
-                    Entity(eid, entity_type[eid], name, aliases_, entity_mentions[eid], len(entity_docs[eid]),
-                           "", info.province if info else "", info.level if info else "")
-                )
-            entities += org_hierarchy(entities, org_info)
-            # the canonical name shown for an affiliation is the entity's
-            names = {e.entity_id: e.name for e in entities}
-            for a in affiliations:
-                a.person = names.get(a.person_id, a.person)
-                a.org = names.get(a.org_id, a.org) if a.org_id else ""
-            final_of_ref = {p.ref: eid for p, eid in zip(profiles, person_ids)}
-            resolution = pd.DataFrame(
-                [
-                    {**{k: getattr(d, k) for k in RESOLUTION_COLUMNS[:8]},
-                     "left_entity": final_of_ref.get(d.left, ""), "right_entity": final_of_ref.get(d.right, "")}
-                    for d in decisions
-                ],
-                columns=RESOLUTION_COLUMNS,
+        def with_person_ids(table) -> pd.DataFrame:
+            frame = table.to_pandas()
+            index = frame.pop("profile").to_numpy()
+            person = index >= 0
+            if person.any():
+                column = "entity_id" if "entity_id" in frame.columns else "person_id"
+                frame.loc[person, column] = [person_ids[k] for k in index[person]]
+            return frame
+
+        mentions = with_person_ids(local["local_mentions"])
+        ents = with_person_ids(local["local_entities"])
+        affiliations = with_person_ids(local["local_affiliations"])
+        org_info: dict[str, OrgInfo] = {}
+        infos = ents[ents["info"]]  # an office's description: the first one, or the last that knows its level
+        for eid, name, level, province, county, parent in zip(
+            infos["entity_id"], infos["info_name"], infos["level"], infos["province"], infos["county"], infos["parent"]
+        ):
+            if eid not in org_info or level:
+                org_info[eid] = OrgInfo(name, level, province, county, parent)
+        named = mentions[mentions["entity_id"] != ""]
+        counts = named.groupby("entity_id", sort=False).agg(mentions=("doc_id", "size"), documents=("doc_id", "nunique"))
+        counts = dict(zip(counts.index, zip(counts["mentions"].tolist(), counts["documents"].tolist())))
+        # every form of an entity in the order the corpus first shows it: per document, its clusters' names
+        # (candidates for the canonical name even if never written so), then its mentions
+        doc_order = pd.Index(doc_order)
+        forms = pd.concat([
+            pd.DataFrame({"doc": doc_order.get_indexer(ents["doc_id"]), "step": 0, "entity_id": ents["entity_id"],
+                          "form": ents["name"], "n": 0}),
+            pd.DataFrame({"doc": doc_order.get_indexer(named["doc_id"]), "step": 1, "entity_id": named["entity_id"],
+                          "form": named["text"], "n": 1}),
+        ], ignore_index=True)
+        forms["at"] = range(len(forms))
+        forms = forms.sort_values(["doc", "step", "at"], kind="stable")
+        first_seen = forms.drop_duplicates(["entity_id", "form"])
+        written = forms.groupby(["entity_id", "form"], sort=False)["n"].sum()
+        written = dict(zip(written.index, written.to_numpy().tolist()))
+        entity_forms: dict[str, Counter] = {}
+        for eid, form in zip(first_seen["entity_id"], first_seen["form"]):
+            entity_forms.setdefault(eid, Counter())[form] = written[(eid, form)]
+        entities = []
+        for eid, forms_ in entity_forms.items():
+            if eid not in counts:
+                continue  # named by a cluster whose mentions all went elsewhere
+            kind = _TYPE_OF_PREFIX[eid.split("_", 1)[0]]
+            info = org_info.get(eid)
+            name = info.name if info is not None and info.level else _canonical(forms_, kind)
+            aliases_ = sorted({f for f in forms_ if f != name and forms_[f] > 0})
+            n_mentions, n_documents = counts[eid]
+            entities.append(
+                Entity(eid, kind, name, aliases_, int(n_mentions), int(n_documents),
+                       "", info.province if info else "", info.level if info else "")
             )
-            resolved_writer.close()  # the table appears with the others, when the stage has succeeded
-        except BaseException:
-            resolved_writer.abort()
-            raise
+        entities += org_hierarchy(entities, org_info)
+        # an affiliation stated twice in a sentence is one; the canonical name shown is the entity's
+        affiliations = affiliations.drop_duplicates(["doc_id", "sentence_id", "person_id", "title", "org_id"]).reset_index(drop=True)
+        names = {e.entity_id: e.name for e in entities}
+        affiliations["person"] = [names.get(pid, name) for pid, name in zip(affiliations["person_id"], affiliations["person"])]
+        affiliations["org"] = [names.get(oid, org) if oid else "" for oid, org in zip(affiliations["org_id"], affiliations["org"])]
+        final_of_ref = {p.ref: eid for p, eid in zip(profiles, person_ids)}
+        resolution = pd.DataFrame(
+            [
+                {**{k: getattr(d, k) for k in RESOLUTION_COLUMNS[:8]},
+                 "left_entity": final_of_ref.get(d.left, ""), "right_entity": final_of_ref.get(d.right, "")}
+                for d in decisions
+            ],
+            columns=RESOLUTION_COLUMNS,
+        )
         ent_frame = pd.DataFrame(as_rows(entities), columns=columns(Entity))
-        ctx.work.write("entities", ent_frame)
-        ctx.work.write("affiliations", pd.DataFrame(as_rows(affiliations), columns=columns(Affiliation)))
-        ctx.work.write("resolution", resolution)
+        work.write_arrow("resolved_mentions", mentions[columns(Mention)], schema_of(Mention))
+        work.write("entities", ent_frame)
+        work.write("affiliations", affiliations[columns(Affiliation)])
+        work.write("resolution", resolution)
         counts = ent_frame["type"].value_counts().to_dict() if len(ent_frame) else {}
         merged = int((resolution["decision"].isin(["merge", "forced-merge"])).sum()) if len(resolution) else 0
         return {"entities": len(ent_frame), "affiliations": len(affiliations), "person_links": merged,
                 **{k: int(v) for k, v in counts.items()}}
+
+
+_TYPE_OF_PREFIX = {"org": ORG, "per": PERSON, "loc": LOC}
+# a profile's posts and context are stored as one string each (lists of strings cost 30 µs a row to read back)
+_POST_SEP, _LIST_SEP = "\x1f", "\x1e"
+
+
+def local_rows(doc: DocResolution, sent_text: dict, first_profile: int) -> dict[str, list[dict]]:
+    """One document's resolution as rows of the local tables.  Persons are not linked yet: their rows carry
+    ``profile``, the index of their cluster's profile in the group (``first_profile`` + cluster number);
+    the other rows carry their entity id (organizations and places are named by their key)."""
+    profiles = person_profiles(doc)
+    profile_of = {id(doc.person_rows[k]): first_profile + n for n, c in enumerate(doc.person_clusters) for k in c.members}
+    entities = []
+    for cluster in {id(c): c for c in doc.org_of_row.values()}.values():
+        info = cluster.info
+        entities.append({"doc_id": doc.doc_id, "entity_id": entity_id("org", cluster.key), "profile": -1, "name": cluster.name,
+                         "info": info is not None, "info_name": info.name if info else "", "level": info.level if info else "",
+                         "province": info.province if info else "", "county": info.county if info else "",
+                         "parent": info.parent if info else ""})
+    for n, cluster in enumerate(doc.person_clusters):
+        entities.append({"doc_id": doc.doc_id, "entity_id": "", "profile": first_profile + n, "name": cluster.name, "info": False,
+                         "info_name": "", "level": "", "province": "", "county": "", "parent": ""})
+    mentions = []
+    for r in doc.rows:
+        eid, profile = doc.ids.get(id(r), ""), profile_of.get(id(r), -1)
+        if r["label"] != TITLE and not eid and profile < 0:
+            continue  # an elliptic form that referred to nothing
+        mentions.append({**r, "entity_id": eid, "profile": profile})
+    affiliations = []
+    for sid, p, t, o in doc.affiliations:
+        profile = profile_of.get(id(p), -1)
+        if profile < 0:
+            continue
+        oid = doc.ids.get(id(o), "") if o is not None else ""
+        org_name = doc.org_of_row[id(o)].name if o is not None and id(o) in doc.org_of_row else ""
+        role, portfolio = parse_title(t["text"])
+        affiliations.append({"doc_id": doc.doc_id, "sentence_id": sid, "person_id": "", "person": doc.person_of_row[id(p)].name,
+                             "title": t["text"], "org_id": oid, "org": org_name, "evidence": sent_text[(doc.doc_id, sid)],
+                             "role": role, "portfolio": portfolio, "date": doc.date, "profile": profile})
+    return {
+        "local_mentions": mentions, "local_entities": entities, "local_affiliations": affiliations,
+        "profiles": [{"ref": p.ref, "doc_id": p.doc_id, "name": p.name, "first": p.first, "surname": p.surname,
+                      "posts": _LIST_SEP.join(sorted(_POST_SEP.join(post) for post in p.posts)), "province": p.province,
+                      "date": p.date, "context": _LIST_SEP.join(sorted(p.context)), "national": p.national} for p in profiles],
+    }
+
+
+def read_profiles(path: Path) -> list[Profile]:
+    table = read_arrow(path)
+    # column by column through numpy: ``to_pylist`` makes a scalar object per value (6× slower here)
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False).tolist() for name in table.column_names}
+    return [
+        Profile(ref, doc_id, name, first, surname,
+                frozenset(tuple(post.split(_POST_SEP)) for post in posts.split(_LIST_SEP)) if posts else frozenset(),
+                province, date, frozenset(context.split(_LIST_SEP)) if context else frozenset(), national)
+        for ref, doc_id, name, first, surname, posts, province, date, context, national in zip(
+            *(columns[k] for k in ("ref", "doc_id", "name", "first", "surname", "posts", "province", "date", "context", "national"))
+        )
+    ]
+
+
+def _read_with_profile_offsets(path: Path):
+    """A local table with its ``profile`` indexes made corpus-wide (each group counts its own from 0)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts, offset = [], 0
+    for file, _gid, info in table_parts(path):
+        part = read_part(file)
+        column = part.column("profile")
+        shifted = pc.if_else(pc.greater_equal(column, 0), pc.add(column, offset), column)
+        parts.append(part.set_column(part.schema.get_field_index("profile"), "profile", shifted))
+        offset += info.get("profiles", 0)
+    return pa.concat_tables(parts)
+
+
+def _local_schemas() -> dict:
+    import pyarrow as pa
+
+    text = pa.string()
+    return {
+        "local_mentions": schema_of(Mention).append(pa.field("profile", pa.int64())),
+        "local_entities": pa.schema([("doc_id", text), ("entity_id", text), ("profile", pa.int64()), ("name", text),
+                                     ("info", pa.bool_()), ("info_name", text), ("level", text), ("province", text),
+                                     ("county", text), ("parent", text)]),
+        "local_affiliations": schema_of(Affiliation).append(pa.field("profile", pa.int64())),
+        "profiles": pa.schema([("ref", text), ("doc_id", text), ("name", text), ("first", text), ("surname", text),
+                               ("posts", text), ("province", text), ("date", text), ("context", text),
+                               ("national", pa.bool_())]),
+    }
+
+
+LOCAL_SCHEMAS = _local_schemas()
 
 
 def org_hierarchy(entities: list[Entity], org_info: dict[str, "OrgInfo"]) -> list[Entity]:

@@ -8,9 +8,9 @@ For each corpus size it generates a genre corpus (`peyvand synth`, not timed), t
 1. runs each stage as a separate process, exactly as a user would (`peyvand ingest`, `ner`, `resolve`,
    `graph`), once with the default model and once with the domain layer alone (`--no-model`), measuring
    wall time and the peak resident memory of each stage's process (``os.wait4``);
-2. runs the whole pipeline as one `peyvand run` process (model, and rules-only) on the corpus less its
-   last 1% of articles (a cold run: empty cache), then adds that 1% and runs again (the daily re-run),
-   and checks that the old articles' rows are unchanged;
+2. runs the whole pipeline as one `peyvand run` process (model, and rules-only) on a folder holding the
+   corpus less its last 1% of articles (a cold run: empty cache), then adds that 1% to the folder and runs
+   the same command again (the daily re-run), and checks that the old articles' rows are unchanged;
 3. runs `peyvand ner --workers 2` from an empty ner cache and compares it with the `--workers 1` stage run;
 4. times bare ``stanza.Pipeline`` NER (the default model, its batch size, pre-split sentences, in a process
    of its own) over the same sentences: the floor for a design that runs a neural tagger over every sentence.
@@ -72,22 +72,25 @@ def run_pipeline(articles: Path, out: Path, rules_only: bool) -> dict:
 
 
 def whole_runs(articles: Path, work: Path, rules_only: bool) -> dict:
-    """A cold `peyvand run` on all but the last 1% of the articles, then a re-run with them added."""
+    """A cold `peyvand run` on a folder holding all but the last 1% of the articles, then, as a daily
+    re-run, the same command after the last 1% arrived in that folder."""
     files = sorted(articles.glob("*.txt"))
     held = max(1, len(files) // 100)
-    first = work / "first99"
-    shutil.rmtree(first, ignore_errors=True)
-    first.mkdir(parents=True)
+    folder = work / ("daily_rules" if rules_only else "daily_model")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     for f in files[:-held]:
-        (first / f.name).symlink_to(f.resolve())
+        (folder / f.name).symlink_to(f.resolve())
     out = work / ("run_rules" if rules_only else "run_model")
     shutil.rmtree(out, ignore_errors=True)
     extra = ["--no-model"] if rules_only else []
-    cold, cold_rss, _ = run_measured(peyvand("run", str(first), "-o", str(out), "-q", *extra))
+    cold, cold_rss, _ = run_measured(peyvand("run", str(folder), "-o", str(out), "-q", *extra))
     import pandas as pd
 
     before = {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("documents", "mentions")}
-    again, again_rss, _ = run_measured(peyvand("run", str(articles), "-o", str(out), "-q", *extra))
+    for f in files[-held:]:  # the day's new articles arrive
+        (folder / f.name).symlink_to(f.resolve())
+    again, again_rss, _ = run_measured(peyvand("run", str(folder), "-o", str(out), "-q", *extra))
     after = {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("documents", "mentions")}
     old = set(before["documents"]["doc_id"])
     same = {}
@@ -101,7 +104,9 @@ def whole_runs(articles: Path, work: Path, rules_only: bool) -> dict:
     return {"cold_articles": len(files) - held, "added": held, "cold_seconds": cold, "cold_rss_mb": cold_rss,
             "rerun_seconds": again, "rerun_rss_mb": again_rss, "old_rows_same": same, "entity_ids_changed": ids_changed,
             "rerun_stages": {k: v.get("seconds") for k, v in manifest.items()},
-            "rerun_processed": {k: v.get("summary", {}).get("processed") for k, v in manifest.items()}}
+            "rerun_processed": {k: v.get("summary", {}).get("processed") for k, v in manifest.items()},
+            "rerun_groups": {k: (v.get("summary", {}).get("groups_rebuilt"), v.get("summary", {}).get("groups"))
+                             for k, v in manifest.items() if "groups_rebuilt" in v.get("summary", {})}}
 
 
 def ner_workers(out: Path, workers: int) -> dict:
@@ -205,8 +210,8 @@ def write_results(results: dict, path: Path, png: Path) -> None:
                      f"{pipe_rate / bare_rate:.2f}× | {one_rate:.0f} | {one_rate / bare_rate:.2f}× | {bare['rss_mb']:.0f} |")
     lines += ["", "The whole pipeline as one `peyvand run` (cold, empty cache) and the daily re-run after adding 1% new articles "
               "(*old rows same*: documents and mentions of the old articles identical, entity ids aside):", "",
-              "| articles | mode | cold run s | articles/s | peak RSS (MB) | + new | re-run s | speed-up | old rows same | entity ids changed | re-run per stage (s) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| articles | mode | cold run s | articles/s | peak RSS (MB) | + new | re-run s | speed-up | old rows same | entity ids changed | re-run per stage (s) | groups rebuilt |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for size in results["sizes"]:
         r = results["runs"][str(size)]
         for mode in ("model", "rules"):
@@ -214,7 +219,8 @@ def write_results(results: dict, path: Path, png: Path) -> None:
             stages = ", ".join(f"{k} {v:.1f}" for k, v in w["rerun_stages"].items() if v is not None)
             lines.append(f"| {w['cold_articles']:,} | {mode} | {w['cold_seconds']:.1f} | {w['cold_articles'] / w['cold_seconds']:.0f} | "
                          f"{w['cold_rss_mb']:.0f} | {w['added']} | {w['rerun_seconds']:.1f} | {w['cold_seconds'] / w['rerun_seconds']:.1f}× | "
-                         f"{'yes' if all(w['old_rows_same'].values()) else 'NO'} | {w['entity_ids_changed']} | {stages} |")
+                         f"{'yes' if all(w['old_rows_same'].values()) else 'NO'} | {w['entity_ids_changed']} | {stages} | "
+                         + ", ".join(f"{k} {a}/{b}" for k, (a, b) in w.get("rerun_groups", {}).items()) + " |")
     lines += ["", "`peyvand ner` with the default model, empty cache: one process against two worker processes:", "",
               "| articles | --workers 1 s | --workers 2 s | speed-up |", "|---|---|---|---|"]
     for size in results["sizes"]:

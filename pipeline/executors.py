@@ -163,7 +163,9 @@ class LocalProcesses(Executor):
                     process.terminate()
                 self._pool.shutdown(wait=False, cancel_futures=True)
             else:
-                self._pool.shutdown()
+                # not waited for: a process that has finished its jobs takes half a second to tear torch
+                # down, and nothing depends on it any more (its memory goes back when it exits)
+                self._pool.shutdown(wait=False)
             self._pool, self.started, self._used = None, False, False
 
     def describe(self) -> str:

@@ -78,6 +78,38 @@ _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 _SPACED_SUFFIX = re.compile(r"(?<=[\u0600-\u06ff]) (نژاد|پور|زاده)(?![\w\u200c])")
 
 
+def import_hazm():
+    """``import hazm``, without scikit-learn.  hazm's package imports every tool it has; its sequence tagger
+    imports scikit-learn for one evaluation helper (``accuracy_score``) and that alone is about 0.8 s,
+    half of hazm's import, in every process that normalizes text (the daily re-run's critical path).
+    While hazm is imported, ``sklearn.metrics`` is a stand-in whose ``accuracy_score`` imports the real
+    one when called; the stand-in is removed from ``sys.modules`` right after, so any later ``import
+    sklearn`` gets the real package.  When scikit-learn is already imported, nothing is changed."""
+    import sys
+    import types
+
+    if "hazm" in sys.modules or "sklearn" in sys.modules:
+        import hazm
+
+        return hazm
+
+    def accuracy_score(*args, **kwargs):
+        import importlib
+
+        return importlib.import_module("sklearn.metrics").accuracy_score(*args, **kwargs)
+
+    package, metrics = types.ModuleType("sklearn"), types.ModuleType("sklearn.metrics")
+    package.__path__, package.metrics, metrics.accuracy_score = [], metrics, accuracy_score
+    sys.modules["sklearn"], sys.modules["sklearn.metrics"] = package, metrics
+    try:
+        import hazm
+    finally:
+        for name, module in (("sklearn", package), ("sklearn.metrics", metrics)):
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+    return hazm
+
+
 @lru_cache(maxsize=1)
 def _hazm_normalizer():
     """hazm's Normalizer, from a snapshot in the user's cache folder when one exists: building it reads and
@@ -86,9 +118,9 @@ def _hazm_normalizer():
     import sys
     from importlib.metadata import version
 
-    import hazm
-
     from pipeline.lexicons import load_snapshot, save_snapshot
+
+    hazm = import_hazm()
 
     name = f"hazm-{version('hazm')}-normalizer-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
     state = load_snapshot(name)
@@ -108,7 +140,7 @@ def _hazm_normalizer():
 
 
 def _restore(state: dict):
-    import hazm
+    hazm = import_hazm()
 
     tokenizer = hazm.WordTokenizer.__new__(hazm.WordTokenizer)
     tokenizer.__dict__.update(state["tokenizer"])

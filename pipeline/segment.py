@@ -25,9 +25,9 @@ def word_tokenizer():
 
 @lru_cache(maxsize=1)
 def _sentence_tokenizer():
-    import hazm
+    from pipeline.normalize import import_hazm
 
-    return hazm.SentenceTokenizer()
+    return import_hazm().SentenceTokenizer()
 
 
 def tokenize(text: str, offset: int = 0) -> tuple[list[str], list[int]]:

@@ -71,3 +71,24 @@ def test_a_zwnj_between_punctuation_marks_is_idempotent():
     # found by hypothesis: «،\u200c،» became «، ،», which a second pass closed up to «،،»
     once = normalize("،\u200c،")
     assert normalize(once) == once
+
+
+def test_hazm_is_imported_without_scikit_learn_and_the_helper_still_works():
+    """import_hazm() keeps scikit-learn (one evaluation helper of hazm's tagger) out of the import, and
+    leaves no stand-in behind: the helper and a later `import sklearn` get the real package."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pipeline.normalize import import_hazm, normalize\n"
+        "hazm = import_hazm()\n"
+        "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'\n"
+        "assert normalize('مدير كل') == 'مدیرکل'\n"
+        "from hazm.sequence_tagger import accuracy_score\n"
+        "assert accuracy_score([1, 2], [1, 3]) == 0.5\n"
+        "import sklearn.metrics\n"
+        "assert hasattr(sklearn.metrics, 'f1_score')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -184,6 +184,9 @@ class GraphStage(Stage):
         graph = filter_graph(graph, settings.min_weight)
         add_dates(graph, mentions, documents)
 
+        # the two XML files are written by a forked copy of this process while this one writes the CSVs:
+        # the cores are otherwise idle here, and writing is half of the stage
+        xml_writer = start_writing(write_graph_files, graph, out)
         write_table(documents, out / "documents.csv", "documents", safe)
         write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions", safe)
         ents = entities.copy()
@@ -210,9 +213,34 @@ class GraphStage(Stage):
             columns=["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids", "titles", "start", "end"],
         )
         write_table(edges, out / "edges.csv", "edges", safe)
-        write_graphml(graph, out / "graph.graphml")
-        write_gexf(gexf_view(graph, copy=False), out / "graph.gexf")  # the last file written from the graph
         write_table(work.errors(), out / "errors.csv", "errors", safe)
         if work.has("resolution"):  # why persons were merged or kept apart (not a contract file)
             write_table(work.read("resolution"), out / "resolution.csv", "resolution", safe)
+        finish_writing(xml_writer)
         return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
+
+
+def write_graph_files(graph: nx.Graph, out) -> None:
+    write_graphml(graph, out / "graph.graphml")
+    write_gexf(gexf_view(graph, copy=False), out / "graph.gexf")  # the last file written from the graph
+
+
+def start_writing(writer, *args):
+    """Run ``writer(*args)`` in a forked child (copy-on-write: nothing is pickled), or here and now where
+    processes cannot be forked; :func:`finish_writing` waits for it and raises if it failed."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        writer(*args)
+        return None
+    child = multiprocessing.get_context("fork").Process(target=writer, args=args, name="peyvand-graph-files")
+    child.start()
+    return child
+
+
+def finish_writing(child) -> None:
+    if child is None:
+        return
+    child.join()
+    if child.exitcode != 0:
+        raise StageError(f"writing graph.graphml and graph.gexf failed (exit code {child.exitcode})")

@@ -7,6 +7,7 @@ normalizes, and takes the title, the date and the agency («به گزارش ...�
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -164,11 +165,12 @@ def ingest_article(raw: RawArticle, settings, agency: bool = True) -> tuple[Docu
     return doc, warnings
 
 
-def article_key(version: str, settings: dict, raw: RawArticle) -> str:
-    """The cache key of one article's ingest result: its bytes, its metadata, the rules and the settings.
-    Not its path: a corpus moved or a JSONL with lines inserted still hits (the path is set on reading)."""
+def article_key(context: str, raw: RawArticle) -> str:
+    """The cache key of one article's ingest result: its bytes, its metadata and ``context`` (the digest of
+    the code, the normalizer's data files and the settings, computed once per run).  Not its path: a corpus
+    moved or a JSONL with lines inserted still hits (the path is set on reading)."""
     data = raw.data.encode("utf-8", "surrogatepass") if isinstance(raw.data, str) else (raw.data or b"")
-    return digest(version, sorted(settings.items()), raw.doc_id, raw.error, raw.date, raw.source, digest(data))
+    return digest(context, raw.doc_id, raw.error, raw.date, raw.source, hashlib.sha256(data).digest())
 
 
 def text_version() -> str:
@@ -250,6 +252,7 @@ class IngestStage(Stage):
             raise StageError("ingest needs an input: a folder of .txt files, a .jsonl or a .csv")
         used = {k: str(v) for k, v in settings.describe().items() if k in self.settings_used and k != "input"}
         version = text_version()
+        context = digest(version, sorted(used.items()))
         size = max(1, settings.chunk_size)
         order: list[str] = []  # every article's key, in input order: all that is kept of the corpus
         paths: list[str] = []
@@ -259,7 +262,7 @@ class IngestStage(Stage):
             def jobs():
                 nonlocal reused, jobs_sent
                 for batch in batched(mark_duplicates(iter_articles(settings.input)), size):
-                    keys = [article_key(version, used, raw) for raw in batch]
+                    keys = [article_key(context, raw) for raw in batch]
                     order.extend(keys)
                     paths.extend(raw.source_path for raw in batch)
                     cached = cache.has_many(keys)

@@ -278,7 +278,9 @@ def test_a_rerun_rewrites_only_the_groups_that_changed(tmp_path):
     added = _summaries(out)
     assert added["ingest"]["processed"] == 4
     for stage in ("ingest", "ner", "resolve"):
-        assert 1 <= added[stage]["groups_rebuilt"] <= 2, (stage, added[stage])
+        # the new articles' own groups, and at most the old last group they extend, are built; the rest reused
+        reused = added[stage]["groups"] - added[stage]["groups_rebuilt"]
+        assert added[stage]["groups_rebuilt"] >= 1 and reused >= n_groups - 1, (stage, added[stage])
     same_as_clean("added")
 
     middle = corpus / articles[20].name  # an article corrected in the middle of the corpus

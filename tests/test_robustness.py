@@ -242,3 +242,30 @@ def test_limits_are_settings_and_what_they_cut_is_reported(tmp_path):
     errors = " ".join(read(out, "errors")["error"])
     assert "longer than 100 tokens split" in errors and "cut at 2000 characters" in errors
     assert read(out, "documents")["status"].tolist() == ["ok"]
+
+
+def test_unchanged_files_are_not_read_again_and_changed_ones_are(tmp_path):
+    """The folder reader trusts a file's recorded hash when its size, mtime and inode are those recorded
+    (and the mtime is not within the clock's resolution of the recording); otherwise it reads the file."""
+    import os
+
+    from pipeline.io.readers import iter_articles, load
+    from pipeline.stages.ingest import content_sha256
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("به گزارش ایسنا، متن اول.", encoding="utf-8")
+    (folder / "b.txt").write_text("متن دوم.", encoding="utf-8")
+    old = 1_600_000_000_000_000_000
+    for name in ("a.txt", "b.txt"):
+        os.utime(folder / name, ns=(old, old))
+    first = {raw.source_path: raw for raw in iter_articles(folder)}
+    assert all(raw.data is not None and raw.stat for raw in first.values())
+    known = {path: (*raw.stat, content_sha256(raw), old + 10**10) for path, raw in first.items()}
+    (folder / "b.txt").write_text("متن دوم، درست شده.", encoding="utf-8")  # edited: new size and mtime
+    second = {raw.doc_id: raw for raw in iter_articles(folder, known)}
+    assert second["a"].data is None and second["a"].sha256 == content_sha256(first[str(folder / "a.txt")])
+    assert second["b"].data is not None and "درست" in second["b"].data.decode("utf-8")
+    assert load(second["a"]).data == first[str(folder / "a.txt")].data  # read when it has to be processed
+    racy = {path: (*value[:4], old) for path, value in known.items()}  # hashed in the second it was written
+    assert all(raw.data is not None for raw in iter_articles(folder, racy))

@@ -22,18 +22,32 @@ class RawArticle:
     date: str = ""
     source: str = ""
     error: str = ""
+    # a file not read because it is unchanged since it was last hashed: the SHA-256 of its bytes (``data``
+    # is None until :func:`load` reads it, for an article that has to be processed again), and its stat
+    sha256: str = ""
+    stat: tuple = ()
+
+
+def load(raw: RawArticle) -> RawArticle:
+    """``raw`` with its bytes read (an article the folder reader only stat'ed)."""
+    if raw.data is None and raw.sha256 and not raw.error:
+        fresh = _read_file(Path(raw.source_path), raw.doc_id)
+        raw.data, raw.error = fresh.data, fresh.error
+    return raw
 
 
 class InputError(Exception):
     """The input as a whole cannot be read (missing path, unknown format, missing columns)."""
 
 
-def iter_articles(path: Path) -> Iterator[RawArticle]:
+def iter_articles(path: Path, known_files: dict | None = None) -> Iterator[RawArticle]:
+    """The articles of ``path``.  ``known_files`` (path → (size, mtime_ns, inode, sha256, recorded_ns), see
+    :func:`file_stat`) lets the folder reader skip reading the files unchanged since they were hashed."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"input not found: {path}")
     if path.is_dir():
-        yield from _iter_folder(path)
+        yield from _iter_folder(path, known_files or {})
     elif path.suffix.lower() == ".jsonl":
         yield from _iter_jsonl(path)
     elif path.suffix.lower() == ".csv":
@@ -51,10 +65,32 @@ def _read_file(path: Path, doc_id: str) -> RawArticle:
         return RawArticle(doc_id, str(path), None, error=f"cannot read file: {exc.strerror or exc}")
 
 
-def _iter_folder(folder: Path) -> Iterator[RawArticle]:
+# a file whose mtime is this close to the moment it was hashed may have been written again within the
+# clock's resolution after that (git's "racy" entries): it is read again
+_RACY_NS = 2_000_000_000
+
+
+def _iter_folder(folder: Path, known: dict) -> Iterator[RawArticle]:
+    import stat as stat_
+
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() == ".txt":
-            yield _read_file(path, path.stem)
+        if path.suffix.lower() != ".txt":
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            yield _read_file(path, path.stem)  # reports the error
+            continue
+        if not stat_.S_ISREG(st.st_mode):
+            continue
+        mark = (st.st_size, st.st_mtime_ns, st.st_ino)
+        seen = known.get(str(path))
+        if seen is not None and tuple(seen[:3]) == mark and st.st_mtime_ns < seen[4] - _RACY_NS:
+            yield RawArticle(path.stem, str(path), None, sha256=seen[3], stat=mark)  # unchanged: not read
+            continue
+        article = _read_file(path, path.stem)
+        article.stat = mark
+        yield article
 
 
 def _row_article(row: dict, where: str, source_path: str) -> RawArticle:

@@ -45,8 +45,8 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
     graph = nx.Graph()
     keep = entities[entities["type"].isin(types)]
     titles: dict[str, set] = defaultdict(set)
-    for a in affiliations.itertuples(index=False):
-        titles[a.person_id].add(a.title)
+    for person_id, title in zip(affiliations["person_id"].tolist(), affiliations["title"].tolist()):
+        titles[person_id].add(title)
     posts = person_posts(affiliations)
     for e in keep.itertuples(index=False):
         graph.add_node(
@@ -59,42 +59,47 @@ def build_graph(entities: pd.DataFrame, mentions: pd.DataFrame, affiliations: pd
     pair_windows: dict[tuple, set] = defaultdict(set)
     pair_docs: dict[tuple, set] = defaultdict(set)
     # entities per window, grouped in plain Python (a pandas groupby costs more than the work per group)
-    in_window: dict[tuple[str, str], set] = defaultdict(set)
+    # (a window is within one document: its id starts with the document's, so it alone is the key)
+    in_window: dict[str, set] = defaultdict(set)
+    doc_of: dict[str, str] = {}
     nodes = set(graph)  # a set: `in graph.nodes` goes through a Python-level view
     for window, doc_id, eid in zip(windows.tolist(), mentions["doc_id"].tolist(), mentions["entity_id"].tolist()):
         if eid in nodes:
-            in_window[(window, doc_id)].add(eid)
-    for (window, doc_id), members in in_window.items():
+            in_window[window].add(eid)
+            doc_of[window] = doc_id
+    for window, members in in_window.items():
         if len(members) < 2:
             continue
+        doc_id = doc_of[window]
         for pair in combinations(sorted(members), 2):
             pair_windows[pair].add(window)
             pair_docs[pair].add(doc_id)
     aff_titles: dict[tuple, set] = defaultdict(set)
     aff_docs: dict[tuple, set] = defaultdict(set)
-    for a in affiliations.itertuples(index=False):
-        if a.org_id and a.org_id in graph and a.person_id in graph:
-            pair = tuple(sorted((a.person_id, a.org_id)))
-            aff_titles[pair].add(a.title)
-            aff_docs[pair].add(a.doc_id)
+    for person_id, org_id, title, doc_id in zip(*(affiliations[c].tolist() for c in ("person_id", "org_id", "title", "doc_id"))):
+        if org_id and org_id in nodes and person_id in nodes:
+            pair = (person_id, org_id) if person_id < org_id else (org_id, person_id)
+            aff_titles[pair].add(title)
+            aff_docs[pair].add(doc_id)
     # the hierarchy: an office and the body it belongs to («اداره کل بهزیستی استان فارس» → «سازمان بهزیستی کشور»)
     part_of: set[tuple] = set()
     if "parent_id" in keep.columns:
         for e in keep.itertuples(index=False):
             if e.parent_id and e.parent_id in graph and e.entity_id in graph:
                 part_of.add(tuple(sorted((e.entity_id, e.parent_id))))
+    nothing: frozenset = frozenset()
+    edges = []
     for pair in sorted(set(pair_windows) | set(aff_titles) | part_of):  # sorted: the same input gives the same files
-        docs = pair_docs[pair] | aff_docs[pair]
+        docs = pair_docs.get(pair, nothing)
+        if pair in aff_docs:
+            docs = docs | aff_docs[pair]
         relation = "affiliation" if pair in aff_titles else "part_of" if pair in part_of else "co-occurrence"
-        graph.add_edge(
-            *pair,
-            weight=float(max(len(pair_windows[pair]), 1)),
-            relation=relation,
-            documents=len(docs),
-            sentences=len(pair_windows[pair]),
-            doc_ids=SEP.join(sorted(docs)),
-            titles=SEP.join(sorted(aff_titles.get(pair, ()))),
-        )
+        shared = len(pair_windows.get(pair, nothing))
+        edges.append((pair[0], pair[1], {
+            "weight": float(max(shared, 1)), "relation": relation, "documents": len(docs), "sentences": shared,
+            "doc_ids": SEP.join(sorted(docs)), "titles": SEP.join(sorted(aff_titles[pair])) if pair in aff_titles else "",
+        }))
+    graph.add_edges_from(edges)
     return graph
 
 
@@ -102,11 +107,16 @@ def person_posts(affiliations: pd.DataFrame) -> dict[str, str]:
     """Each person's posts with the dates of the articles stating them, in time order:
     «معاون توانبخشی — اداره کل بهزیستی استان فارس (2021-03-02 … 2022-01-10) | مدیرکل — ...»."""
     spans: dict[tuple, list[str]] = defaultdict(list)
-    for a in affiliations.itertuples(index=False):
-        role = getattr(a, "role", "") or a.title
-        portfolio = getattr(a, "portfolio", "") or ""
-        post = (a.person_id, f"{role} {portfolio}".strip(), a.org or "")
-        spans[post].append(getattr(a, "date", "") or "")
+    n = len(affiliations)
+
+    def column(name: str) -> list:
+        return affiliations[name].tolist() if name in affiliations.columns else [""] * n
+
+    for person_id, title, role, portfolio, org, date in zip(
+        *(column(c) for c in ("person_id", "title", "role", "portfolio", "org", "date"))
+    ):
+        post = (person_id, f"{role or title} {portfolio or ''}".strip(), org or "")
+        spans[post].append(date or "")
     out: dict[str, list[tuple]] = defaultdict(list)
     for (person, title, org), dates in spans.items():
         dated = sorted(d for d in dates if d)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Iterable, Iterator
 
 from pipeline.core import Document, Sentence, as_rows
@@ -17,7 +18,7 @@ from pipeline.dates import find_date
 from pipeline.domain.rules import SentenceRules
 from pipeline.furniture import strip_furniture
 from pipeline.executors import batched
-from pipeline.io.readers import RawArticle, iter_articles
+from pipeline.io.readers import RawArticle, iter_articles, load
 from pipeline.io.workdir import digest, group_bounds, schema_of
 from pipeline.lexicons import rules_version
 from pipeline.normalize import normalize, release_hazm
@@ -165,12 +166,19 @@ def ingest_article(raw: RawArticle, settings, agency: bool = True) -> tuple[Docu
     return doc, warnings
 
 
-def article_key(context: str, raw: RawArticle) -> str:
+def content_sha256(raw: RawArticle) -> str:
+    """SHA-256 of an article's bytes (known without reading them when its file is unchanged)."""
+    if raw.data is None and raw.sha256:
+        return raw.sha256
+    data = raw.data.encode("utf-8", "surrogatepass") if isinstance(raw.data, str) else (raw.data or b"")
+    return hashlib.sha256(data).hexdigest()
+
+
+def article_key(context: str, raw: RawArticle, sha256: str | None = None) -> str:
     """The cache key of one article's ingest result: its bytes, its metadata and ``context`` (the digest of
     the code, the normalizer's data files and the settings, computed once per run).  Not its path: a corpus
     moved or a JSONL with lines inserted still hits (the path is set on reading)."""
-    data = raw.data.encode("utf-8", "surrogatepass") if isinstance(raw.data, str) else (raw.data or b"")
-    return digest(context, raw.doc_id, raw.error, raw.date, raw.source, hashlib.sha256(data).digest())
+    return digest(context, raw.doc_id, raw.error, raw.date, raw.source, sha256 or content_sha256(raw))
 
 
 def text_version() -> str:
@@ -257,17 +265,24 @@ class IngestStage(Stage):
         order: list[str] = []  # every article's key, in input order: all that is kept of the corpus
         paths: list[str] = []
         reused = jobs_sent = 0
+        files: dict[str, tuple] = {}  # the input files' stat and hash, for the next run
         with ctx.work.cache(self.name) as cache:
+            known = cache.known_files()
+            now = time.time_ns()
             # pass 1: the articles missing from the cache, a batch at a time, results into the cache
             def jobs():
                 nonlocal reused, jobs_sent
-                for batch in batched(mark_duplicates(iter_articles(settings.input)), size):
-                    keys = [article_key(context, raw) for raw in batch]
+                for batch in batched(mark_duplicates(iter_articles(settings.input, known)), size):
+                    hashes = [content_sha256(raw) for raw in batch]
+                    keys = [article_key(context, raw, sha) for raw, sha in zip(batch, hashes)]
+                    for raw, sha in zip(batch, hashes):
+                        if raw.stat and not raw.error:
+                            files[raw.source_path] = (*raw.stat, sha, known[raw.source_path][4] if raw.data is None else now)
                     order.extend(keys)
                     paths.extend(raw.source_path for raw in batch)
                     cached = cache.has_many(keys)
                     reused += len(cached)
-                    todo = [(k, raw) for k, raw in zip(keys, batch) if k not in cached]
+                    todo = [(k, load(raw)) for k, raw in zip(keys, batch) if k not in cached]
                     if todo:
                         jobs_sent += 1
                         yield [k for k, _ in todo], [raw for _, raw in todo], settings
@@ -288,8 +303,10 @@ class IngestStage(Stage):
             errors: list[dict] = []
             n_docs = n_ok = rebuilt = 0
             agency_version = self.version()
+            bounds = group_bounds(order, size)
+            n_groups = len(bounds)
             with ctx.work.grouped({"documents": DOCUMENT_SCHEMA, "sentences": SENTENCE_SCHEMA}) as tables:
-                for lo, hi in group_bounds(order, size):
+                for lo, hi in bounds:
                     keys = order[lo:hi]
                     gid = digest("ingest", agency_version, keys, paths[lo:hi])
                     if tables.previous(gid) is not None:
@@ -310,13 +327,14 @@ class IngestStage(Stage):
                     errors.extend(info["errors"])
                     n_docs += info["documents"]
                     n_ok += info["ok"]
+            cache.set_known_files(files)
             cache.prune()
         release_hazm()  # the rest of the pipeline works on tokens: hazm's word lists can go
         ctx.work.set_errors(self.name, errors)
         if not n_ok:
             raise StageError(f"no article could be read from {settings.input} ({n_docs} failed; see errors.csv)")
         return {"documents": n_docs, "ok": n_ok, "errors": n_docs - n_ok, "processed": n_docs - reused, "reused": reused,
-                "groups_rebuilt": rebuilt, "jobs": jobs_sent, "ran_on": ctx.executor().describe()}
+                "groups": n_groups, "groups_rebuilt": rebuilt, "jobs": jobs_sent, "ran_on": ctx.executor().describe()}
 
 
 DOCUMENT_SCHEMA = schema_of(Document, exclude=("sentences",))

@@ -338,6 +338,9 @@ def models_download(dir: Path = typer.Argument(..., help="Folder for stanza's re
 
 
 def main() -> None:
+    from pipeline.executors import tune_gc
+
+    tune_gc()
     app()
 
 

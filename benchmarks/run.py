@@ -90,6 +90,10 @@ def whole_runs(articles: Path, work: Path, rules_only: bool) -> dict:
     before = {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("documents", "mentions")}
     for f in files[-held:]:  # the day's new articles arrive
         (folder / f.name).symlink_to(f.resolve())
+    # a day later the cold run's writes (~200 MB at 10k) are on disk; right after it, the re-run's SQLite
+    # commits would wait behind their writeback
+    os.sync()
+    time.sleep(5)
     again, again_rss, _ = run_measured(peyvand("run", str(folder), "-o", str(out), "-q", *extra))
     after = {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("documents", "mentions")}
     old = set(before["documents"]["doc_id"])

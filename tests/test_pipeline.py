@@ -265,6 +265,7 @@ def test_a_rerun_rewrites_only_the_groups_that_changed(tmp_path):
     assert n_groups >= 6 and cold["ner"]["groups_rebuilt"] == n_groups == cold["resolve"]["groups"]
     parts = sorted(p.name for p in (out / "_work" / "documents").glob("*.parquet"))
     assert len(parts) == n_groups and (out / "_work" / "documents" / "_parts.json").exists()
+    assert json.loads((out / "_work" / "person_links.json").read_text(encoding="utf-8"))["blocks"]  # relinked by block
 
     def same_as_clean(tag):
         clean = tmp_path / f"clean_{tag}"

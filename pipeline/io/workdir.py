@@ -78,6 +78,17 @@ class WorkDir:
         table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False, nthreads=1)
         atomic_write_with(self.table_path(name), lambda tmp: pq.write_table(table, tmp))
 
+    def read_json(self, name: str) -> dict:
+        """A small JSON file of the work folder ({} when missing or unreadable)."""
+        try:
+            value = json.loads((self.path / name).read_text(encoding="utf-8"))
+            return value if isinstance(value, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def write_json(self, name: str, value: dict) -> None:
+        atomic_write_text(self.path / name, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         return read_parquet(self.table_path(name), columns)
 
@@ -209,7 +220,26 @@ def schema_of(cls, exclude: tuple[str, ...] = ()):
     return pa.schema(out)
 
 
-class TableWriter:
+class CommitOnExit:
+    """``with`` closes (commits) on success and aborts on an exception."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_rest) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class TableWriter(CommitOnExit):
     """One work table written incrementally (a row group per batch) into a temporary file that replaces
     the table only when :meth:`close` is reached: a killed stage leaves the previous table intact."""
 
@@ -239,15 +269,6 @@ class TableWriter:
         self._writer.close()
         if os.path.exists(self._tmp):
             os.unlink(self._tmp)
-
-    def __enter__(self) -> "TableWriter":
-        return self
-
-    def __exit__(self, exc_type, *_rest) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 # ----- tables in parts: a re-run rewrites only the groups of documents that changed ---------------------
@@ -304,7 +325,7 @@ def rows_of(table) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*values)]
 
 
-class GroupedTables:
+class GroupedTables(CommitOnExit):
     """Several work tables written side by side a group of documents at a time.  Each table is a folder
     with one Parquet part per group, named by the group's id (which hashes everything the group's rows
     depend on), and ``_parts.json`` listing the parts in corpus order with a small ``info`` per group
@@ -377,15 +398,6 @@ class GroupedTables:
 
         for folder in self._new.values():
             shutil.rmtree(folder, ignore_errors=True)
-
-    def __enter__(self) -> "GroupedTables":
-        return self
-
-    def __exit__(self, exc_type, *_rest) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def swap_folder(new: Path, final: Path) -> None:

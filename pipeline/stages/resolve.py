@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.core import LOC, ORG, PERSON, TITLE, Affiliation, Entity, Mention, as_rows, columns
 from pipeline.domain.orgs import OrgInfo, national_body, office_of
-from pipeline.domain.people import Profile, link_persons, parse_aliases
+from pipeline.domain.people import Decision, Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
 from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, by_document, digest, read_parts, schema_of, read_arrow, read_part, side_by_side, side_parts, table_parts
@@ -542,11 +542,12 @@ class ResolveStage(Stage):
         and the linking decisions, from the compact local tables (columns, not row objects)."""
         work = ctx.work
         local = {name: _read_with_profile_offsets(work.table_path(name)) for name in LOCAL_SCHEMAS if name != "profiles"}
-        profiles = read_profiles(work.table_path("profiles"))
-        cluster_of, decisions = link_persons(
-            profiles, ctx.settings.person_link_threshold, ctx.settings.person_link_margin, aliases
-        )
-        person_ids = [entity_id("per", key) for key in person_entity_keys(profiles, cluster_of)]
+        columns_ = profile_columns(work.table_path("profiles"))
+        threshold, margin = ctx.settings.person_link_threshold, ctx.settings.person_link_margin
+        memo_context = digest(threshold, margin, self.version())
+        memo = work.read_json(LINK_MEMO)
+        memo = memo.get("blocks", {}) if memo.get("context") == memo_context else {}
+        person_ids, decisions, memo = link_corpus(columns_, threshold, margin, aliases, memo)
 
         def with_person_ids(table) -> pd.DataFrame:
             frame = table.to_pandas()
@@ -606,7 +607,7 @@ class ResolveStage(Stage):
         names = {e.entity_id: e.name for e in entities}
         affiliations["person"] = [names.get(pid, name) for pid, name in zip(affiliations["person_id"], affiliations["person"])]
         affiliations["org"] = [names.get(oid, org) if oid else "" for oid, org in zip(affiliations["org_id"], affiliations["org"])]
-        final_of_ref = {p.ref: eid for p, eid in zip(profiles, person_ids)}
+        final_of_ref = dict(zip(columns_["ref"], person_ids))
         resolution = pd.DataFrame(
             [
                 {**{k: getattr(d, k) for k in RESOLUTION_COLUMNS[:8]},
@@ -620,6 +621,7 @@ class ResolveStage(Stage):
         work.write("entities", ent_frame)
         work.write("affiliations", affiliations[columns(Affiliation)])
         work.write("resolution", resolution)
+        work.write_json(LINK_MEMO, {"context": memo_context, "blocks": memo})
         counts = ent_frame["type"].value_counts().to_dict() if len(ent_frame) else {}
         merged = int((resolution["decision"].isin(["merge", "forced-merge"])).sum()) if len(resolution) else 0
         return {"entities": len(ent_frame), "affiliations": len(affiliations), "person_links": merged,
@@ -627,6 +629,7 @@ class ResolveStage(Stage):
 
 
 _TYPE_OF_PREFIX = {"org": ORG, "per": PERSON, "loc": LOC}
+LINK_MEMO = "person_links.json"  # each surname block's linking, by the digest of its profiles
 # a profile's posts and context are stored as one string each (lists of strings cost 30 µs a row to read back)
 _POST_SEP, _LIST_SEP = "\x1f", "\x1e"
 
@@ -666,24 +669,67 @@ def local_rows(doc: DocResolution, sent_text: dict, first_profile: int) -> dict[
                              "role": role, "portfolio": portfolio, "date": doc.date, "profile": profile})
     return {
         "local_mentions": mentions, "local_entities": entities, "local_affiliations": affiliations,
-        "profiles": [{"ref": p.ref, "doc_id": p.doc_id, "name": p.name, "first": p.first, "surname": p.surname,
-                      "posts": _LIST_SEP.join(sorted(_POST_SEP.join(post) for post in p.posts)), "province": p.province,
-                      "date": p.date, "context": _LIST_SEP.join(sorted(p.context)), "national": p.national} for p in profiles],
+        "profiles": [_profile_row(p) for p in profiles],
     }
 
 
-def read_profiles(path: Path) -> list[Profile]:
+def _profile_row(p: Profile) -> dict:
+    row = {"ref": p.ref, "doc_id": p.doc_id, "name": p.name, "first": p.first, "surname": p.surname,
+           "posts": _LIST_SEP.join(sorted(_POST_SEP.join(post) for post in p.posts)), "province": p.province,
+           "date": p.date, "context": _LIST_SEP.join(sorted(p.context)), "national": p.national}
+    row["digest"] = digest(*row.values())  # what linking reads of it: a block of unchanged digests is not relinked
+    return row
+
+
+_PROFILE_FIELDS = ("ref", "doc_id", "name", "first", "surname", "posts", "province", "date", "context", "national")
+
+
+def profile_columns(path: Path) -> dict[str, list]:
+    """The profiles table as lists, column by column through numpy (``to_pylist`` makes a scalar object per
+    value: 6× slower here)."""
     table = read_arrow(path)
-    # column by column through numpy: ``to_pylist`` makes a scalar object per value (6× slower here)
-    columns = {name: table.column(name).to_numpy(zero_copy_only=False).tolist() for name in table.column_names}
-    return [
-        Profile(ref, doc_id, name, first, surname,
-                frozenset(tuple(post.split(_POST_SEP)) for post in posts.split(_LIST_SEP)) if posts else frozenset(),
-                province, date, frozenset(context.split(_LIST_SEP)) if context else frozenset(), national)
-        for ref, doc_id, name, first, surname, posts, province, date, context, national in zip(
-            *(columns[k] for k in ("ref", "doc_id", "name", "first", "surname", "posts", "province", "date", "context", "national"))
-        )
-    ]
+    return {name: table.column(name).to_numpy(zero_copy_only=False).tolist() for name in table.column_names}
+
+
+def make_profile(columns: dict[str, list], k: int) -> Profile:
+    ref, doc_id, name, first, surname, posts, province, date, context, national = (columns[f][k] for f in _PROFILE_FIELDS)
+    return Profile(ref, doc_id, name, first, surname,
+                   frozenset(tuple(post.split(_POST_SEP)) for post in posts.split(_LIST_SEP)) if posts else frozenset(),
+                   province, date, frozenset(context.split(_LIST_SEP)) if context else frozenset(), national)
+
+
+def link_corpus(columns: dict[str, list], threshold: float, margin: float, aliases: list, memo: dict) -> tuple[list[str], list, dict]:
+    """(person entity id per profile, the decisions, the memo for the next run).  Persons are linked within
+    surname blocks (pipeline/domain/people.py), so each block is linked on its own and its result (clusters,
+    entity keys, decisions) remembered under the digest of its profiles: a re-run relinks only the blocks
+    the new or changed articles touch.  The result is the one linking the whole corpus at once gives
+    (cluster order, ids, decision order: tested).  An aliases file can join blocks: then all is linked at once."""
+    n = len(columns["ref"])
+    if aliases:
+        profiles = [make_profile(columns, k) for k in range(n)]
+        cluster_of, decisions = link_persons(profiles, threshold, margin, aliases)
+        return [entity_id("per", key) for key in person_entity_keys(profiles, cluster_of)], decisions, {}
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for k, surname in enumerate(columns["surname"]):
+        blocks[surname].append(k)
+    digests = columns["digest"]
+    person_ids = [""] * n
+    decisions: list[Decision] = []
+    kept: dict[str, dict] = {}
+    for surname in sorted(blocks):
+        members = blocks[surname]
+        key = digest(surname, [digests[k] for k in members])
+        found = memo.get(key)
+        if found is None:
+            profiles = [make_profile(columns, k) for k in members]
+            cluster_of, block_decisions = link_persons(profiles, threshold, margin)
+            found = {"keys": person_entity_keys(profiles, cluster_of),
+                     "decisions": [[getattr(d, f.name) for f in fields(Decision)] for d in block_decisions]}
+        kept[key] = found
+        for k, person_key in zip(members, found["keys"]):
+            person_ids[k] = entity_id("per", person_key)
+        decisions += [Decision(*d) for d in found["decisions"]]
+    return person_ids, decisions, kept
 
 
 def _read_with_profile_offsets(path: Path):
@@ -713,7 +759,7 @@ def _local_schemas() -> dict:
         "local_affiliations": schema_of(Affiliation).append(pa.field("profile", pa.int64())),
         "profiles": pa.schema([("ref", text), ("doc_id", text), ("name", text), ("first", text), ("surname", text),
                                ("posts", text), ("province", text), ("date", text), ("context", text),
-                               ("national", pa.bool_())]),
+                               ("national", pa.bool_()), ("digest", text)]),
     }
 
 

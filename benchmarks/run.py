@@ -114,9 +114,13 @@ def whole_runs(articles: Path, work: Path, rules_only: bool) -> dict:
 
 
 def ner_workers(out: Path, workers: int) -> dict:
-    """`peyvand ner --workers N` from an empty ner cache, on the ingested corpus of a stage run."""
+    """`peyvand ner --workers N` from an empty ner cache and no ner tables (whose parts would otherwise be
+    reused), on the ingested corpus of a stage run."""
     for name in ("ner.sqlite", "ner-model.sqlite"):
         (out / "_work" / "cache" / name).unlink(missing_ok=True)
+    for name in ("mentions", "mention_sentences"):
+        shutil.rmtree(out / "_work" / name, ignore_errors=True)
+        (out / "_work" / f"{name}.parquet").unlink(missing_ok=True)
     wall, rss, _ = run_measured(peyvand("ner", "-o", str(out), "-q", "--workers", str(workers)))
     return {"seconds": wall, "rss_mb": rss}
 
@@ -174,13 +178,28 @@ def machine() -> str:
             f"Python {platform.python_version()}, torch {torch.__version__} (CPU, {torch.get_num_threads()} threads)")
 
 
+def commit() -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "pipeline"], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+    except OSError:
+        return ""
+
+
 def write_results(results: dict, path: Path, png: Path) -> None:
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {results['machine']}",
         f"Run: {results['date']}, `python benchmarks/run.py --sizes {' '.join(map(str, results['sizes']))}` "
-        "(corpora from `peyvand synth`; below, each stage a separate process, as a user runs them one by one).",
+        f"(code {results.get('commit') or 'unrecorded'}; corpora from `peyvand synth`; below, each stage a separate "
+        "process, as a user runs them one by one).",
+    ]
+    for part, when in results.get("remeasured", {}).items():
+        lines.append(f"Measured again with `--remeasure {part}` on {when['date']} (code {when['commit']}): "
+                     + ("the whole-run rows and the bare-NER ratios of one run." if part == "whole" else "the `--workers 2` rows."))
+    lines += [
         "",
         "| articles | mode | stage | seconds | articles/s | sentences/s | peak RSS (MB) |",
         "|---|---|---|---|---|---|---|",
@@ -267,9 +286,33 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/peyvand-bench"), help="Scratch folder for corpora and runs.")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--remeasure", nargs="+", choices=("whole", "workers"), default=(),
+                        help="Measure only these parts again (the whole runs, `ner --workers 2`) on the corpora and "
+                             "stage outputs of the last run, and rewrite the results.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "sizes": args.sizes, "runs": {}}
+    png = args.results.parent / "time_vs_size.png"
+    if args.remeasure:
+        results = json.loads((args.work / "results.json").read_text(encoding="utf-8"))
+        for size in results["sizes"]:
+            run = results["runs"][str(size)]
+            if "whole" in args.remeasure:
+                for mode in ("model", "rules"):
+                    run[mode]["whole"] = whole_runs(args.work / f"corpus_{size}" / "articles", args.work / f"whole_{size}",
+                                                    rules_only=mode == "rules")
+                    w = run[mode]["whole"]
+                    print(f"{size} {mode} whole: cold {w['cold_seconds']:.1f}s, re-run {w['rerun_seconds']:.1f}s", flush=True)
+            if "workers" in args.remeasure:
+                run["ner_workers2"] = ner_workers(args.work / f"out_{size}_model", 2)
+                print(f"{size} ner --workers 2: {run['ner_workers2']['seconds']:.1f}s", flush=True)
+        results.setdefault("remeasured", {}).update({part: {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit()}
+                                                     for part in args.remeasure})
+        (args.work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        draw(results, png)
+        write_results(results, args.results, png)
+        print(f"written {args.results} and {png}")
+        return
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "commit": commit(), "sizes": args.sizes, "runs": {}}
     for size in args.sizes:
         articles = make_corpus(size, args.seed, args.work / f"corpus_{size}")
         run = {}
@@ -290,7 +333,6 @@ def main() -> None:
         print(f"{size} bare stanza: {run['bare']['sentences'] / run['bare']['seconds']:.0f} sentences/s", flush=True)
         results["runs"][str(size)] = run
     (args.work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    png = args.results.parent / "time_vs_size.png"
     draw(results, png)
     write_results(results, args.results, png)
     print(f"written {args.results} and {png}")

@@ -168,8 +168,21 @@ def read_arrow(path: Path, columns: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = [read_part(file, columns) for file, _gid, _info in table_parts(path)]
+    tables = read_many([file for file, _gid, _info in table_parts(path)], columns)
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def read_many(files: list[Path], columns: list[str] | None = None) -> list:
+    """Parquet files as Arrow tables, read by a few threads at once.  A table of a hundred parts read
+    one by one waits on the disk a hundred times when they are not in the page cache (a day after the
+    last run; ~1.5 ms a file here): the reads overlap instead (Parquet decoding releases the GIL).  The
+    threads are joined before returning: no Arrow thread pool is started, none outlives the call."""
+    if len(files) < 8:
+        return [read_part(file, columns) for file in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="peyvand-read") as pool:
+        return list(pool.map(lambda file: read_part(file, columns), files))
 
 
 def read_part(file: Path, columns: list[str] | None = None):

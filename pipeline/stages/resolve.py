@@ -25,7 +25,7 @@ from pipeline.domain.orgs import OrgInfo, national_body, office_of
 from pipeline.domain.people import Decision, Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
-from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, by_document, digest, read_parts, schema_of, read_arrow, read_part, side_by_side, side_parts, table_parts
+from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, by_document, digest, read_parts, schema_of, read_arrow, read_many, side_by_side, side_parts, table_parts
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.normalize import match_key
 from pipeline.stages import Context, Stage, StageError
@@ -737,9 +737,9 @@ def _read_with_profile_offsets(path: Path):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    found = table_parts(path)
     parts, offset = [], 0
-    for file, _gid, info in table_parts(path):
-        part = read_part(file)
+    for part, (_file, _gid, info) in zip(read_many([file for file, _gid, _info in found]), found):
         column = part.column("profile")
         shifted = pc.if_else(pc.greater_equal(column, 0), pc.add(column, offset), column)
         parts.append(part.set_column(part.schema.get_field_index("profile"), "profile", shifted))

@@ -283,6 +283,7 @@ def test_a_rerun_rewrites_only_the_groups_that_changed(tmp_path):
         reused = added[stage]["groups"] - added[stage]["groups_rebuilt"]
         assert added[stage]["groups_rebuilt"] >= 1 and reused >= n_groups - 1, (stage, added[stage])
     same_as_clean("added")
+    assert added["resolve"]["surname_blocks_linked"] < added["resolve"]["surname_blocks"]  # the others remembered
 
     middle = corpus / articles[20].name  # an article corrected in the middle of the corpus
     middle.write_text(middle.read_text(encoding="utf-8") + "\nمهران کریمیان، مدیرکل بهزیستی استان فارس گفت.\n", encoding="utf-8")

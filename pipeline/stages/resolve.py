@@ -545,9 +545,10 @@ class ResolveStage(Stage):
         columns_ = profile_columns(work.table_path("profiles"))
         threshold, margin = ctx.settings.person_link_threshold, ctx.settings.person_link_margin
         memo_context = digest(threshold, margin, self.version())
-        memo = work.read_json(LINK_MEMO)
+        # the last run's (in place, or the finished run's when `peyvand run` writes into a staging folder)
+        memo = work.read_json(LINK_MEMO) or (work.previous.read_json(LINK_MEMO) if work.previous is not None else {})
         memo = memo.get("blocks", {}) if memo.get("context") == memo_context else {}
-        person_ids, decisions, memo = link_corpus(columns_, threshold, margin, aliases, memo)
+        person_ids, decisions, memo, relinked = link_corpus(columns_, threshold, margin, aliases, memo)
 
         def with_person_ids(table) -> pd.DataFrame:
             frame = table.to_pandas()
@@ -625,6 +626,7 @@ class ResolveStage(Stage):
         counts = ent_frame["type"].value_counts().to_dict() if len(ent_frame) else {}
         merged = int((resolution["decision"].isin(["merge", "forced-merge"])).sum()) if len(resolution) else 0
         return {"entities": len(ent_frame), "affiliations": len(affiliations), "person_links": merged,
+                "surname_blocks": len(set(columns_["surname"])), "surname_blocks_linked": relinked,
                 **{k: int(v) for k, v in counts.items()}}
 
 
@@ -698,8 +700,8 @@ def make_profile(columns: dict[str, list], k: int) -> Profile:
                    province, date, frozenset(context.split(_LIST_SEP)) if context else frozenset(), national)
 
 
-def link_corpus(columns: dict[str, list], threshold: float, margin: float, aliases: list, memo: dict) -> tuple[list[str], list, dict]:
-    """(person entity id per profile, the decisions, the memo for the next run).  Persons are linked within
+def link_corpus(columns: dict[str, list], threshold: float, margin: float, aliases: list, memo: dict) -> tuple[list[str], list, dict, int]:
+    """(person entity id per profile, the decisions, the memo for the next run, the blocks linked anew).  Persons are linked within
     surname blocks (pipeline/domain/people.py), so each block is linked on its own and its result (clusters,
     entity keys, decisions) remembered under the digest of its profiles: a re-run relinks only the blocks
     the new or changed articles touch.  The result is the one linking the whole corpus at once gives
@@ -708,7 +710,8 @@ def link_corpus(columns: dict[str, list], threshold: float, margin: float, alias
     if aliases:
         profiles = [make_profile(columns, k) for k in range(n)]
         cluster_of, decisions = link_persons(profiles, threshold, margin, aliases)
-        return [entity_id("per", key) for key in person_entity_keys(profiles, cluster_of)], decisions, {}
+        keys = person_entity_keys(profiles, cluster_of)
+        return [entity_id("per", key) for key in keys], decisions, {}, len(set(columns["surname"]))
     blocks: dict[str, list[int]] = defaultdict(list)
     for k, surname in enumerate(columns["surname"]):
         blocks[surname].append(k)
@@ -716,11 +719,13 @@ def link_corpus(columns: dict[str, list], threshold: float, margin: float, alias
     person_ids = [""] * n
     decisions: list[Decision] = []
     kept: dict[str, dict] = {}
+    relinked = 0
     for surname in sorted(blocks):
         members = blocks[surname]
         key = digest(surname, [digests[k] for k in members])
         found = memo.get(key)
         if found is None:
+            relinked += 1
             profiles = [make_profile(columns, k) for k in members]
             cluster_of, block_decisions = link_persons(profiles, threshold, margin)
             found = {"keys": person_entity_keys(profiles, cluster_of),
@@ -729,7 +734,7 @@ def link_corpus(columns: dict[str, list], threshold: float, margin: float, alias
         for k, person_key in zip(members, found["keys"]):
             person_ids[k] = entity_id("per", person_key)
         decisions += [Decision(*d) for d in found["decisions"]]
-    return person_ids, decisions, kept
+    return person_ids, decisions, kept, relinked
 
 
 def _read_with_profile_offsets(path: Path):

@@ -126,25 +126,24 @@ def gexf_lines(graph, creator: str = "Peyvand"):
     yield "    <nodes>"
     for node, data in graph.nodes(data=True):
         label = data.get("label")
-        head = f'      <node id="{_attr(node)}" label="{_attr(node if label is None else label)}"'
-        yield head + _spell(data) + ">"
-        yield from _viz(data.get("viz"))
-        yield from _attvalues(data, node_ids, _NODE_OWN)
-        yield "      </node>"
+        yield from _element("node", f'id="{_attr(node)}" label="{_attr(node if label is None else label)}"', data, node_ids, _NODE_OWN)
     yield "    </nodes>"
     yield "    <edges>"
     for k, (a, b, data) in enumerate(graph.edges(data=True)):
         weight = data.get("weight")
-        head = f'      <edge source="{_attr(a)}" target="{_attr(b)}" id="{k}"'
-        if weight is not None:
-            head += f' weight="{_attr(weight)}"'
-        yield head + _spell(data) + ">"
-        yield from _viz(data.get("viz"))
-        yield from _attvalues(data, edge_ids, _EDGE_OWN)
-        yield "      </edge>"
+        head = f'source="{_attr(a)}" target="{_attr(b)}" id="{k}"' + (f' weight="{_attr(weight)}"' if weight is not None else "")
+        yield from _element("edge", head, data, edge_ids, _EDGE_OWN)
     yield "    </edges>"
     yield "  </graph>"
     yield "</gexf>"
+
+
+def _element(tag: str, head: str, data: dict, ids: dict[str, str], own: set[str]):
+    """A node or edge element: its own attributes, time spell, viz and attvalues."""
+    yield f"      <{tag} {head}{_spell(data)}>"
+    yield from _viz(data.get("viz"))
+    yield from _attvalues(data, ids, own)
+    yield f"      </{tag}>"
 
 
 def _spell(data: dict) -> str:

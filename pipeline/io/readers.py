@@ -41,8 +41,9 @@ class InputError(Exception):
 
 
 def iter_articles(path: Path, known_files: dict | None = None) -> Iterator[RawArticle]:
-    """The articles of ``path``.  ``known_files`` (path → (size, mtime_ns, inode, sha256, recorded_ns), see
-    :func:`file_stat`) lets the folder reader skip reading the files unchanged since they were hashed."""
+    """The articles of ``path``.  ``known_files`` (path → (size, mtime_ns, inode, sha256, recorded_ns), as
+    the ingest cache records them) lets the folder reader skip reading the files unchanged since they
+    were hashed."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"input not found: {path}")

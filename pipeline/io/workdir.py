@@ -13,6 +13,10 @@ import os
 import tempfile
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: a model worker importing this module does not import pandas
+    import pandas as pd
 
 WORK = "_work"
 
@@ -92,13 +96,6 @@ class WorkDir:
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         return read_parquet(self.table_path(name), columns)
 
-    def rows(self, name: str, columns: list[str] | None = None, batch_rows: int = 2048):
-        """The table's rows as dicts, streamed (never the whole table in memory)."""
-        return iter_rows(self.table_path(name), columns, batch_rows)
-
-    def writer(self, name: str, schema) -> "TableWriter":
-        return TableWriter(self, name, schema)
-
     def grouped(self, schemas: dict) -> "GroupedTables":
         """Tables written side by side a group of documents at a time (see :class:`GroupedTables`)."""
         return GroupedTables(self, schemas)
@@ -157,8 +154,8 @@ class WorkDir:
 
 # ----- Parquet I/O ---------------------------------------------------------------------------------
 # Arrow's thread pools can abort the interpreter at exit ("terminate called without an active
-# exception", apache/arrow#34314) after a stage has written everything; our tables are small per call,
-# so they are read and written on the calling thread and no pool is started.
+# exception", apache/arrow#34314) after a stage has written everything: Arrow is always called with
+# use_threads=False, and the parts of a table are read by Python threads of our own (read_many).
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return read_arrow(path, columns).to_pandas(use_threads=False)
 
@@ -166,7 +163,6 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
 def read_arrow(path: Path, columns: list[str] | None = None):
     """A table (a single file or a folder of parts, in order) as one Arrow table."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     tables = read_many([file for file, _gid, _info in table_parts(path)], columns)
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
@@ -233,57 +229,6 @@ def schema_of(cls, exclude: tuple[str, ...] = ()):
     return pa.schema(out)
 
 
-class CommitOnExit:
-    """``with`` closes (commits) on success and aborts on an exception."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def abort(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *_rest) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
-class TableWriter(CommitOnExit):
-    """One work table written incrementally (a row group per batch) into a temporary file that replaces
-    the table only when :meth:`close` is reached: a killed stage leaves the previous table intact."""
-
-    def __init__(self, work: "WorkDir", name: str, schema):
-        import pyarrow.parquet as pq
-
-        self.path = work.table_path(name)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.schema = schema
-        fd, self._tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
-        self._writer = pq.ParquetWriter(self._tmp, schema)
-        self.rows = 0
-
-    def write(self, rows: list[dict]) -> None:
-        import pyarrow as pa
-
-        if rows:
-            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
-            self.rows += len(rows)
-
-    def close(self) -> None:
-        self._writer.close()
-        os.replace(self._tmp, self.path)
-
-    def abort(self) -> None:
-        self._writer.close()
-        if os.path.exists(self._tmp):
-            os.unlink(self._tmp)
-
-
 # ----- tables in parts: a re-run rewrites only the groups of documents that changed ---------------------
 PARTS_INDEX = "_parts.json"  # Parquet readers skip names starting with "_": pd.read_parquet(folder) reads the parts
 
@@ -323,8 +268,9 @@ def table_parts(path: Path) -> list[tuple[Path, str, dict]]:
     return [(path, "", {})]
 
 
-def read_parts(files: list[Path], columns: list[str] | None = None) -> list[dict]:
-    return [row for file in files for row in rows_of(read_part(file, columns))]
+def read_rows(file: Path, columns: list[str] | None = None) -> list[dict]:
+    """The rows of one part as dicts."""
+    return rows_of(read_part(file, columns))
 
 
 def rows_of(table) -> list[dict]:
@@ -338,7 +284,7 @@ def rows_of(table) -> list[dict]:
     return [dict(zip(names, row)) for row in zip(*values)]
 
 
-class GroupedTables(CommitOnExit):
+class GroupedTables:
     """Several work tables written side by side a group of documents at a time.  Each table is a folder
     with one Parquet part per group, named by the group's id (which hashes everything the group's rows
     depend on), and ``_parts.json`` listing the parts in corpus order with a small ``info`` per group
@@ -351,14 +297,8 @@ class GroupedTables(CommitOnExit):
         self.schemas = schemas
         self._old: dict[str, tuple[dict[str, Path], dict]] = {}  # group id → ({table: part file}, info)
         for source in [work] + ([work.previous] if work.previous is not None else []):
-            folders = {name: source.path / name for name in schemas}
-            found = {name: read_parts_index(folder) for name, folder in folders.items()}
-            if not all(found.values()) or len({index["generation"] for index in found.values()}) != 1:
-                continue  # missing, or not written together
-            columns = {name: list(zip(*index["parts"])) for name, index in found.items()}
-            first = next(iter(columns.values()))
-            for k, (gid, info) in enumerate(zip(first[1], first[2])):
-                self._old.setdefault(gid, ({name: folders[name] / columns[name][0][k] for name in schemas}, info))
+            for gid, files, info in groups_together({name: source.path / name for name in schemas}) or ():
+                self._old.setdefault(gid, (files, info))
         self.path = work.path
         self.path.mkdir(parents=True, exist_ok=True)
         self._new = {name: Path(tempfile.mkdtemp(dir=self.path, prefix=f".{name}.new-")) for name in schemas}
@@ -412,6 +352,15 @@ class GroupedTables(CommitOnExit):
         for folder in self._new.values():
             shutil.rmtree(folder, ignore_errors=True)
 
+    def __enter__(self) -> "GroupedTables":
+        return self
+
+    def __exit__(self, exc_type, *_rest) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
 
 def swap_folder(new: Path, final: Path) -> None:
     """Put a finished folder in place of ``final`` (two renames; :func:`recover_folder` undoes a swap
@@ -438,27 +387,26 @@ class TablesOutOfStep(ValueError):
     """Tables meant to be read side by side were not written together."""
 
 
+def groups_together(folders: dict[str, Path]) -> list[tuple[str, dict[str, Path], dict]] | None:
+    """(group id, {table: its part}, info) of table folders written side by side by :class:`GroupedTables`,
+    in corpus order; None when a folder has no index or they were not written together."""
+    indexes = {name: read_parts_index(folder) for name, folder in folders.items()}
+    if not all(indexes.values()) or len({index["generation"] for index in indexes.values()}) != 1:
+        return None
+    first = next(iter(indexes.values()))["parts"]
+    return [(gid, {name: folder / file for name, folder in folders.items()}, info) for file, gid, info in first]
+
+
 def side_parts(work: "WorkDir", names: list[str]) -> list[tuple[str, dict[str, Path]]]:
-    """(group id, {table: its part}) of tables written side by side by :class:`GroupedTables`, in corpus
-    order; single-file tables (an older version's) are one group with no id."""
+    """(group id, {table: its part}) of tables written side by side, in corpus order; single-file tables
+    (an older version's) are one group with no id."""
     paths = {name: work.table_path(name) for name in names}
     if not all(path.is_dir() for path in paths.values()):
         return [("", paths)]
-    indexes = {name: read_parts_index(path) for name, path in paths.items()}
-    if not all(indexes.values()) or len({index["generation"] for index in indexes.values()}) != 1:
+    groups = groups_together(paths)
+    if groups is None:
         raise TablesOutOfStep(f"{', '.join(names)} were not written by the same run")
-    first = indexes[names[0]]["parts"]
-    return [(gid, {name: paths[name] / file for name in names}) for file, gid, _info in first]
-
-
-def iter_rows(path: Path, columns: list[str] | None = None, batch_rows: int = 2048):
-    """Rows of a Parquet table as dicts, a batch at a time (only ``columns`` are read)."""
-    import pyarrow.parquet as pq
-
-    for file, _gid, _info in table_parts(path):
-        handle = pq.ParquetFile(file, pre_buffer=False)
-        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
-            yield from batch.to_pylist()
+    return [(gid, files) for gid, files, _info in groups]
 
 
 class OutOfOrder(ValueError):

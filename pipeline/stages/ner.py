@@ -19,12 +19,12 @@ from collections.abc import Iterator
 
 from pipeline.core import ORG, PERSON, Mention, MentionSentence, Sentence, as_rows
 from pipeline.domain.rules import VENUE, SentenceRules, Span, propagate
-from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, digest, read_parts, schema_of, side_by_side, side_parts
+from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, digest, read_rows, schema_of, side_by_side, side_parts
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.model import ModelNotFound, NerTagger, find_model
 from pipeline.stages import Context, Stage, StageError
 from pipeline.ui import progress_iter
-from pipeline.executors import batched, worker_state
+from pipeline.executors import worker_state
 
 log = logging.getLogger("peyvand")
 
@@ -120,8 +120,8 @@ def document_mentions(
 def group_documents(parts: dict, only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
     """(document row, its sentences) of the readable documents of one group (its parts of the documents
     and sentences tables, written side by side by ingest), or of the ``only`` ones among them."""
-    docs = read_parts([parts["documents"]], ["doc_id", "text", "status"])
-    sentences = read_parts([parts["sentences"]])
+    docs = read_rows(parts["documents"], ["doc_id", "text", "status"])
+    sentences = read_rows(parts["sentences"])
     try:
         for doc, rows in side_by_side(docs, sentences):
             if doc["status"] == "ok" and (only is None or doc["doc_id"] in only):
@@ -133,8 +133,8 @@ def group_documents(parts: dict, only: set[str] | None = None) -> Iterator[tuple
 def group_document_keys(parts: dict) -> list[tuple[str, str, str]]:
     """(doc_id, digest of its text, digest of its sentence boundaries) of the readable documents of one
     group, from the text and two integer columns: enough to key the cache without reading any token."""
-    docs = read_parts([parts["documents"]], ["doc_id", "text", "status"])
-    bounds = read_parts([parts["sentences"]], ["doc_id", "start", "end"])
+    docs = read_rows(parts["documents"], ["doc_id", "text", "status"])
+    bounds = read_rows(parts["sentences"], ["doc_id", "start", "end"])
     try:
         return [(doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")), digest([(r["start"], r["end"]) for r in rows]))
                 for doc, rows in side_by_side(docs, bounds) if doc["status"] == "ok"]

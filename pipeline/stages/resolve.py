@@ -25,7 +25,7 @@ from pipeline.domain.orgs import OrgInfo, national_body, office_of
 from pipeline.domain.people import Decision, Profile, link_persons, parse_aliases
 from pipeline.domain.rules import person_keys
 from pipeline.domain.titles import parse_title
-from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, by_document, digest, read_parts, schema_of, read_arrow, read_many, side_by_side, side_parts, table_parts
+from pipeline.io.workdir import OutOfOrder, TablesOutOfStep, by_document, digest, read_rows, schema_of, read_arrow, read_many, side_by_side, side_parts, table_parts
 from pipeline.lexicons import lexicons, rules_version
 from pipeline.normalize import match_key
 from pipeline.stages import Context, Stage, StageError
@@ -523,8 +523,8 @@ class ResolveStage(Stage):
                     continue
                 rebuilt += 1
                 out: dict[str, list[dict]] = {name: [] for name in LOCAL_SCHEMAS}
-                mentions = read_parts([parts["mentions"]])
-                sentences = read_parts([parts["mention_sentences"]])
+                mentions = read_rows(parts["mentions"])
+                sentences = read_rows(parts["mention_sentences"])
                 try:
                     for (doc_id, rows), sents in side_by_side(by_document(mentions), sentences, key=lambda g: g[0]):
                         tokens_of = {(doc_id, row["sentence_id"]): row["tokens"] for row in sents}

@@ -78,36 +78,74 @@ _SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 _SPACED_SUFFIX = re.compile(r"(?<=[\u0600-\u06ff]) (نژاد|پور|زاده)(?![\w\u200c])")
 
 
+# hazm's modules that Peyvand uses (its normalizer and tokenizers), in the order hazm's own __init__
+# imports them, and the names each puts on the package: they import one another through it
+# (``from hazm import WordTokenizer``)
+_HAZM_CORE = (
+    ("hazm.utils", ("default_verbs", "default_words", "stopwords_list", "words_list", "maketrans",
+                    "regex_replace", "NUMBERS", "informal_verbs", "informal_words", "abbreviations")),
+    ("hazm.stemmer", ("Stemmer",)),
+    ("hazm.word_tokenizer", ("WordTokenizer",)),
+    ("hazm.lemmatizer", ("Conjugation", "Lemmatizer")),
+    ("hazm.normalizer", ("Normalizer",)),
+    ("hazm.sentence_tokenizer", ("SentenceTokenizer",)),
+)
+# imported by nltk (which hazm's tokenizers import) only for optional helpers, each behind
+# ``try: ... except ImportError``: scikit-learn for its classifier wrapper and a parser, SciPy for
+# two statistical tests and that parser
+_NLTK_OPTIONAL = ("sklearn", "scipy")
+
+
 def import_hazm():
-    """``import hazm``, without scikit-learn.  hazm's package imports every tool it has; its sequence tagger
-    imports scikit-learn for one evaluation helper (``accuracy_score``) and that alone is about 0.8 s,
-    half of hazm's import, in every process that normalizes text (the daily re-run's critical path).
-    While hazm is imported, ``sklearn.metrics`` is a stand-in whose ``accuracy_score`` imports the real
-    one when called; the stand-in is removed from ``sys.modules`` right after, so any later ``import
-    sklearn`` gets the real package.  When scikit-learn is already imported, nothing is changed."""
+    """hazm, with the tools Peyvand uses imported now and the rest on first use.
+
+    ``import hazm`` imports every tool hazm has (taggers, chunker, gensim embeddings, corpus readers) and,
+    through nltk, scikit-learn and SciPy: about 0.9 s in every process that normalizes text, most of
+    a daily re-run's ingest.  Here the package is made without running its ``__init__``; the modules of
+    the normalizer and tokenizers are imported in hazm's order and their names set on the package, as its
+    ``__init__`` would.  Any other name (``hazm.POSTagger``) runs hazm's ``__init__`` in the package on
+    first access, so code that later does ``import hazm`` gets the whole package.
+
+    While nltk is imported, scikit-learn and SciPy are hidden (``None`` in ``sys.modules``, Python's way to
+    block an import), so nltk takes them as not installed: in a process where this runs before they are
+    imported, nltk's scikit-learn classifier wrapper, transition parser and SciPy-based tests are off.
+    Import them first to keep them.  Nothing is changed when hazm is already imported."""
+    import importlib
+    import importlib.util
     import sys
-    import types
 
-    if "hazm" in sys.modules or "sklearn" in sys.modules:
-        import hazm
+    if "hazm" in sys.modules:
+        return sys.modules["hazm"]
+    spec = importlib.util.find_spec("hazm")
+    if spec is None or spec.loader is None:
+        raise ImportError("hazm is not installed: pip install hazm")
+    package = importlib.util.module_from_spec(spec)
 
-        return hazm
+    def load_the_rest(name: str):
+        if name.startswith("__"):  # probes (copy, pickle, inspect) are not a reason to load everything
+            raise AttributeError(name)
+        del package.__getattr__
+        spec.loader.exec_module(package)  # hazm's own __init__: its core imports are done already
+        return getattr(package, name)
 
-    def accuracy_score(*args, **kwargs):
-        import importlib
-
-        return importlib.import_module("sklearn.metrics").accuracy_score(*args, **kwargs)
-
-    package, metrics = types.ModuleType("sklearn"), types.ModuleType("sklearn.metrics")
-    package.__path__, package.metrics, metrics.accuracy_score = [], metrics, accuracy_score
-    sys.modules["sklearn"], sys.modules["sklearn.metrics"] = package, metrics
+    hidden = [name for name in _NLTK_OPTIONAL if name not in sys.modules]
+    sys.modules["hazm"] = package
     try:
-        import hazm
+        for name in hidden:
+            sys.modules[name] = None
+        for module_name, names in _HAZM_CORE:
+            module = importlib.import_module(module_name)
+            for name in names:
+                setattr(package, name, getattr(module, name))
+    except BaseException:
+        del sys.modules["hazm"]
+        raise
     finally:
-        for name, module in (("sklearn", package), ("sklearn.metrics", metrics)):
-            if sys.modules.get(name) is module:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
                 del sys.modules[name]
-    return hazm
+    package.__getattr__ = load_the_rest
+    return package
 
 
 @lru_cache(maxsize=1)

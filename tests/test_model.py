@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,6 +23,36 @@ def test_tiny_model_tags_offline(tiny_model):
     tagger = NerTagger(project_spec(tiny_model))
     out = tagger.tag([["علی", "رضایی", "در", "سازمان", "بهزیستی", "گفت"], ["مردم", "در", "تهران", "جمع", "شدند"]])
     assert (0, 2, "PERSON") in out[0] and (2, 3, "LOC") in out[1]
+
+
+def test_model_files_load_from_snapshots_after_the_first_load(tiny_model, tmp_path, monkeypatch):
+    """stanza's weights-only loads of the model files are done once: later loads of the same bytes read
+    Peyvand's snapshots and tag the same; a file whose bytes changed is loaded by torch again."""
+    import torch
+
+    monkeypatch.setenv("PEYVAND_CACHE_DIR", str(tmp_path / "cache"))
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    sentences = [["علی", "رضایی", "در", "سازمان", "بهزیستی", "گفت"], ["مردم", "در", "تهران", "جمع", "شدند"]]
+    first = NerTagger(project_spec(model)).tag(sentences)
+    assert len(list((tmp_path / "cache").glob("torch-*.pickle"))) == 2  # ner.pt and pretrain.pt
+
+    real_load, loaded = torch.load, []
+
+    def counting_load(f, *args, **kwargs):
+        if isinstance(f, (str, Path)):  # not the tensors' bytes inside a snapshot
+            loaded.append(str(f))
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    assert NerTagger(project_spec(model)).tag(sentences) == first
+    assert loaded == []
+    checkpoint = real_load(model / "ner.pt", weights_only=True)
+    checkpoint["config"]["note"] = "saved again"
+    torch.save(checkpoint, model / "ner.pt")
+    assert NerTagger(project_spec(model)).tag(sentences) == first
+    assert loaded == [str(model / "ner.pt")]
+    assert len(list((tmp_path / "cache").glob("torch-*.pickle"))) == 3
 
 
 def test_ner_stage_with_the_model(tiny_model, tmp_path):

@@ -73,9 +73,10 @@ def test_a_zwnj_between_punctuation_marks_is_idempotent():
     assert normalize(once) == once
 
 
-def test_hazm_is_imported_without_scikit_learn_and_the_helper_still_works():
-    """import_hazm() keeps scikit-learn (one evaluation helper of hazm's tagger) out of the import, and
-    leaves no stand-in behind: the helper and a later `import sklearn` get the real package."""
+def test_hazm_is_imported_without_its_other_tools_and_they_load_on_first_use():
+    """import_hazm() imports hazm's normalizer and tokenizers only: not its taggers and embeddings (gensim),
+    nor scikit-learn and SciPy through nltk.  The rest of the package loads when a name from it is
+    used, and nothing stays hidden: hazm's tagger helpers and a later `import sklearn` get the real ones."""
     import subprocess
     import sys
 
@@ -83,12 +84,22 @@ def test_hazm_is_imported_without_scikit_learn_and_the_helper_still_works():
         "import sys\n"
         "from pipeline.normalize import import_hazm, normalize\n"
         "hazm = import_hazm()\n"
-        "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'\n"
+        "for name in ('sklearn', 'scipy', 'gensim', 'hazm.pos_tagger', 'hazm.embedding'):\n"
+        "    assert name not in sys.modules, name + ' was imported'\n"
         "assert normalize('مدير كل') == 'مدیرکل'\n"
+        "import hazm as again\n"
+        "assert again is hazm and hazm.Normalizer.__module__ == 'hazm.normalizer'\n"
+        "assert hazm.POSTagger.__name__ == 'POSTagger' and 'hazm.embedding' in sys.modules\n"
         "from hazm.sequence_tagger import accuracy_score\n"
         "assert accuracy_score([1, 2], [1, 3]) == 0.5\n"
-        "import sklearn.metrics\n"
-        "assert hasattr(sklearn.metrics, 'f1_score')\n"
+        "import sklearn.metrics, scipy.stats\n"
+        "assert hasattr(sklearn.metrics, 'f1_score') and hasattr(scipy.stats, 'fisher_exact')\n"
+        "try:\n"
+        "    hazm.no_such_tool\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('a missing name did not raise AttributeError')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -70,6 +70,24 @@ def test_gold_scores_meet_the_targets(seeds_run):
     assert result.exit_code == 0 and "persons" in result.output
 
 
+def _write_half_and_fail(path):
+    path.write_text("half", encoding="utf-8")
+    raise RuntimeError("disk full")
+
+
+def test_a_failed_output_writer_fails_the_stage_after_every_writer_is_done(tmp_path):
+    """graph writes its files in forked children: one that fails is reported by name, and the others
+    are waited for all the same."""
+    from pipeline.stages import StageError
+    from pipeline.stages.graph import finish_writing, start_writing
+
+    failing = start_writing(_write_half_and_fail, tmp_path / "a.csv")
+    working = start_writing(shutil.copy, SEEDS / "003_24c1f9271a0d924c.txt", tmp_path / "b.txt")
+    with pytest.raises(StageError, match="_write_half_and_fail"):
+        finish_writing(failing, working)
+    assert (tmp_path / "b.txt").read_bytes() == (SEEDS / "003_24c1f9271a0d924c.txt").read_bytes()
+
+
 def test_one_stage_rerun_alone_and_status(seeds_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(seeds_run, out)
@@ -306,3 +324,35 @@ def test_a_rerun_rewrites_only_the_groups_that_changed(tmp_path):
     invoke("ner", "-o", str(out), "-q", "--no-model")
     assert _summaries(out)["ner"]["groups_rebuilt"] == 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "_work" / "mentions"), before)
+
+
+def test_parts_read_ahead_are_served_once_and_only_for_the_same_file(seeds_run, tmp_path):
+    """`peyvand run` reads resolve's last tables ahead while ner waits on the model: a part is served
+    from memory to a reader of the same file (a re-run's hard link to it) once; a file written anew,
+    same bytes or not, is read from disk."""
+    import os
+
+    from pipeline.io import workdir
+
+    source = seeds_run / "_work" / "local_mentions"
+    linked = tmp_path / "local_mentions"
+    linked.mkdir()
+    for file in source.iterdir():
+        os.link(file, linked / file.name)
+    expected = workdir.read_arrow(source)
+    parts = [file for file, _gid, _info in workdir.table_parts(linked)]
+    try:
+        workdir.read_ahead([source])
+        assert workdir.read_arrow(linked).equals(expected)
+        assert not workdir._read_ahead.parts  # taken, not kept
+        workdir.read_ahead([source])
+        workdir._read_ahead.thread.join()
+        assert len(workdir._read_ahead.parts) == len(parts)
+        data = parts[0].read_bytes()
+        parts[0].unlink()
+        parts[0].write_bytes(data)  # the same bytes in a new file
+        assert workdir.read_arrow(linked).equals(expected)
+        assert len(workdir._read_ahead.parts) == 1  # the rewritten part was read from disk
+    finally:
+        workdir.end_read_ahead()
+    assert not workdir._read_ahead.parts and workdir._read_ahead.thread is None

@@ -71,6 +71,9 @@ class Stage:
     requires: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
     settings_used: tuple[str, ...] = ()
+    # tables of its own last run that the stage reads whole: `peyvand run` reads them ahead, in the
+    # background, while the stage before it works
+    reads_back: tuple[str, ...] = ()
 
     def run(self, ctx: Context) -> dict:  # returns a summary for the manifest and the log
         raise NotImplementedError

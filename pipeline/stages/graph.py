@@ -183,6 +183,16 @@ class GraphStage(Stage):
         unknown = set(types) - set(NODE_TYPES)
         if unknown:
             raise StageError(f"unknown node type(s) {', '.join(sorted(unknown))}: use PERSON, ORG, LOC")
+        # the writing is shared with forked copies of this process (the cores are otherwise idle here):
+        # one writes the tables that do not depend on the graph while this one builds it, two more write
+        # GraphML and GEXF while this one writes the nodes and edges
+        ents = entities.copy()
+        ents["aliases"] = ents["aliases"].map(lambda xs: SEP.join(xs))
+        tables = [(documents, "documents"), (mentions.drop(columns=["tok_start", "tok_end", "kind"]), "mentions"),
+                  (ents, "entities"), (affiliations, "affiliations"), (work.errors(), "errors")]
+        if work.has("resolution"):  # why persons were merged or kept apart (not a contract file)
+            tables.append((work.read("resolution"), "resolution"))
+        writers = [start_writing(write_tables, tables, out, safe)]
         windows = window_ids(mentions, sentences, settings.window)
         graph = build_graph(entities, mentions, affiliations, windows, types)
         # weights: occurrences per entity and the number of windows of the corpus
@@ -194,15 +204,8 @@ class GraphStage(Stage):
         graph = filter_graph(graph, settings.min_weight)
         add_dates(graph, mentions, documents)
 
-        # the two XML files are written by a forked copy of this process while this one writes the CSVs:
-        # the cores are otherwise idle here, and writing is half of the stage
-        xml_writer = start_writing(write_graph_files, graph, out)
-        write_table(documents, out / "documents.csv", "documents", safe)
-        write_table(mentions.drop(columns=["tok_start", "tok_end", "kind"]), out / "mentions.csv", "mentions", safe)
-        ents = entities.copy()
-        ents["aliases"] = ents["aliases"].map(lambda xs: SEP.join(xs))
-        write_table(ents, out / "entities.csv", "entities", safe)
-        write_table(affiliations.copy(), out / "affiliations.csv", "affiliations", safe)
+        writers.append(start_writing(write_graphml, graph, out / "graph.graphml"))
+        writers.append(start_writing(write_gexf_file, graph, out / "graph.gexf"))
         nodes = pd.DataFrame(
             [
                 {"Id": n, "Label": d["label"], "type": d["type"], "mentions": d["mentions"], "documents": d["documents"],
@@ -212,7 +215,6 @@ class GraphStage(Stage):
             ],
             columns=["Id", "Label", "type", "mentions", "documents", "titles", "start", "end", "posts", "parent_id", "province"],
         )
-        write_table(nodes, out / "nodes.csv", "nodes", safe)
         edges = pd.DataFrame(
             [
                 {"Source": a, "Target": b, "Type": "Undirected", "Weight": d["weight"], "relation": d["relation"],
@@ -222,17 +224,19 @@ class GraphStage(Stage):
             ],
             columns=["Source", "Target", "Type", "Weight", "relation", "documents", "sentences", "doc_ids", "titles", "start", "end"],
         )
-        write_table(edges, out / "edges.csv", "edges", safe)
-        write_table(work.errors(), out / "errors.csv", "errors", safe)
-        if work.has("resolution"):  # why persons were merged or kept apart (not a contract file)
-            write_table(work.read("resolution"), out / "resolution.csv", "resolution", safe)
-        finish_writing(xml_writer)
+        write_tables([(nodes, "nodes"), (edges, "edges")], out, safe)
+        finish_writing(*writers)
         return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
 
 
-def write_graph_files(graph: nx.Graph, out) -> None:
-    write_graphml(graph, out / "graph.graphml")
-    write_gexf(gexf_view(graph, copy=False), out / "graph.gexf")  # the last file written from the graph
+def write_tables(tables: list[tuple[pd.DataFrame, str]], out, safe_for_excel: bool) -> None:
+    """Contract tables: (frame, name) → ``out/<name>.csv``."""
+    for frame, name in tables:
+        write_table(frame, out / f"{name}.csv", name, safe_for_excel)
+
+
+def write_gexf_file(graph: nx.Graph, path) -> None:
+    write_gexf(gexf_view(graph, copy=False), path)  # copy=False: in a child of its own, nothing is written after it
 
 
 def start_writing(writer, *args):
@@ -243,14 +247,18 @@ def start_writing(writer, *args):
     if "fork" not in multiprocessing.get_all_start_methods():
         writer(*args)
         return None
-    child = multiprocessing.get_context("fork").Process(target=writer, args=args, name="peyvand-graph-files")
+    child = multiprocessing.get_context("fork").Process(target=writer, args=args, name=f"peyvand-{writer.__name__}")
     child.start()
     return child
 
 
-def finish_writing(child) -> None:
-    if child is None:
-        return
-    child.join()
-    if child.exitcode != 0:
-        raise StageError(f"writing graph.graphml and graph.gexf failed (exit code {child.exitcode})")
+def finish_writing(*children) -> None:
+    """Wait for the children :func:`start_writing` started; raise if one failed."""
+    failed = []
+    for child in children:
+        if child is not None:
+            child.join()
+            if child.exitcode != 0:
+                failed.append(f"{child.name} (exit code {child.exitcode})")
+    if failed:
+        raise StageError(f"writing the outputs failed in {', '.join(failed)}")

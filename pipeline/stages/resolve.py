@@ -466,6 +466,7 @@ class ResolveStage(Stage):
     requires = ("documents", "mentions", "mention_sentences")
     provides = ("resolved_mentions", "entities", "affiliations", "resolution")
     settings_used = ("person_link_threshold", "person_link_margin", "aliases")
+    reads_back = ("local_mentions", "local_entities", "local_affiliations", "profiles")  # linking reads them whole
 
     def version(self) -> str:
         return rules_version()

@@ -164,16 +164,17 @@ def _model_files_from_snapshots():
     stanza loads every model file with torch's weights-only unpickler (the file is not trusted), which is
     written in Python: rebuilding the vocabularies' dicts and lists (45,000 words each here) is 0.5 s of
     a 0.6 s model load, in every run and every worker, on the daily re-run's critical path.  The first
-    load of a file goes through it exactly as stanza asks; what it returned is then saved as a snapshot
-    named by the file's SHA-256 (and torch's version), and later loads of the same bytes read the snapshot
-    with the regular unpickler, ten times faster.  A snapshot is written by Peyvand into the user's own
-    cache folder and read only from there, as the normalizer's and the lexicons' are; a changed file has
-    another hash, and any failure means stanza's own load."""
-    import hashlib
+    load of a file goes through it exactly as stanza asks; what it returned is then saved as a snapshot,
+    and later loads of the same file read the snapshot with the regular unpickler, ten times faster.  A
+    snapshot is named by the file's path, size, modification time and inode, as the ner cache knows the
+    model (:meth:`ModelSpec.fingerprint`), and by torch's version: the file is not read at all when its
+    snapshot is there.  Snapshots are written by Peyvand into the user's own cache folder and read only
+    from there, as the normalizer's and the lexicons' are; any failure means stanza's own load."""
     import os
 
     import torch
 
+    from pipeline.io.workdir import digest
     from pipeline.lexicons import load_snapshot, save_snapshot
 
     original = torch.load
@@ -182,16 +183,16 @@ def _model_files_from_snapshots():
         if not isinstance(f, (str, os.PathLike)) or not kwargs.get("weights_only") or args:
             return original(f, map_location, *args, **kwargs)
         try:
-            with open(f, "rb") as handle:
-                sha = hashlib.file_digest(handle, "sha256").hexdigest()
+            stat = os.stat(f)
         except OSError:
             return original(f, map_location, *args, **kwargs)
-        name = f"torch-{torch.__version__}-{sha[:40]}.pickle"
+        identity = [os.path.realpath(f), stat.st_size, stat.st_mtime_ns, stat.st_ino, torch.__version__]
+        name = f"torch-{digest(*identity)}.pickle"
         found = load_snapshot(name)
-        if isinstance(found, dict) and found.get("sha256") == sha:
+        if isinstance(found, dict) and found.get("identity") == identity:
             return found["value"]
         value = original(f, map_location, *args, **kwargs)
-        save_snapshot(name, {"sha256": sha, "value": value}, stale_glob="torch-*.pickle")
+        save_snapshot(name, {"identity": identity, "value": value}, stale_glob="torch-*.pickle")
         return value
 
     torch.load = load

@@ -27,7 +27,7 @@ def test_tiny_model_tags_offline(tiny_model):
 
 def test_model_files_load_from_snapshots_after_the_first_load(tiny_model, tmp_path, monkeypatch):
     """stanza's weights-only loads of the model files are done once: later loads of the same bytes read
-    Peyvand's snapshots and tag the same; a file whose bytes changed is loaded by torch again."""
+    Peyvand's snapshots and tag the same; a file written again is loaded by torch again."""
     import torch
 
     monkeypatch.setenv("PEYVAND_CACHE_DIR", str(tmp_path / "cache"))

@@ -86,11 +86,18 @@ class ResultCache:
         """path → (size, mtime_ns, inode, sha256, recorded_ns) of the input files as last hashed."""
         return {row[0]: row[1:] for row in self._db.execute("SELECT path, size, mtime_ns, inode, sha256, recorded_ns FROM files")}
 
-    def set_known_files(self, rows: dict[str, tuple]) -> None:
-        """Replace the file records with ``rows`` (path → (size, mtime_ns, inode, sha256, recorded_ns))."""
+    def set_known_files(self, rows: dict[str, tuple], known: dict[str, tuple] | None = None) -> None:
+        """Replace the file records with ``rows`` (path → (size, mtime_ns, inode, sha256, recorded_ns)).
+        ``known``: the records as :meth:`known_files` read them this run; only the differences are written
+        (a daily re-run changes a hundred records of ten thousand)."""
         with self._db:
-            self._db.execute("DELETE FROM files")
-            self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", [(p, *v) for p, v in rows.items()])
+            if known is None:
+                self._db.execute("DELETE FROM files")
+                changed = rows
+            else:
+                self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in known if p not in rows])
+                changed = {p: v for p, v in rows.items() if known.get(p) != tuple(v)}
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", [(p, *v) for p, v in changed.items()])
 
     def touch(self, keys: Iterable[str]) -> None:
         """Mark ``keys`` used by this run without reading them (results reused as a whole group)."""

@@ -327,7 +327,7 @@ class IngestStage(Stage):
                     errors.extend(info["errors"])
                     n_docs += info["documents"]
                     n_ok += info["ok"]
-            cache.set_known_files(files)
+            cache.set_known_files(files, known)
             cache.prune()
         release_hazm()  # the rest of the pipeline works on tokens: hazm's word lists can go
         ctx.work.set_errors(self.name, errors)

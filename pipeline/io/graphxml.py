@@ -21,10 +21,6 @@ _TEXT_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ATTR_SPECIAL = re.compile('[&<>"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 
 
-def clean(value) -> str:
-    return _XML_INVALID.sub("", value) if isinstance(value, str) else value
-
-
 def _text(value) -> str:
     text = value if value.__class__ is str else _plain(value)
     return _XML_INVALID.sub("", text).translate(_TEXT_ENTITIES) if _TEXT_SPECIAL.search(text) else text

@@ -65,7 +65,7 @@ class WorkDir:
     def table_path(self, name: str) -> Path:
         """A table's folder of parts (see :class:`GroupedTables`), or its single Parquet file."""
         folder = self.path / name
-        recover_folder(folder)
+        recover(folder)
         return folder if folder.is_dir() else self.path / f"{name}.parquet"
 
     def has(self, name: str) -> bool:
@@ -184,12 +184,16 @@ def read_many(files: list[Path], columns: list[str] | None = None) -> list:
 def read_part(file: Path, columns: list[str] | None = None):
     """One Parquet file as an Arrow table (``ParquetFile.read``: ``pq.read_table`` builds a dataset for
     every call, 3 ms a file, most of the time to read a hundred small parts)."""
-    import pyarrow.parquet as pq
-
     if columns is None and _read_ahead.active():
         found = _read_ahead.take(file)
         if found is not None:
             return found
+    return _read_file(file, columns)
+
+
+def _read_file(file: Path, columns: list[str] | None = None):
+    import pyarrow.parquet as pq
+
     return pq.ParquetFile(file, pre_buffer=False).read(columns=columns, use_threads=False)
 
 
@@ -223,12 +227,10 @@ class _ReadAhead:
                 continue
 
         def read_all():
-            import pyarrow.parquet as pq
-
             for file in files:
                 key = self.identity(file)
                 try:
-                    table = pq.ParquetFile(file, pre_buffer=False).read(use_threads=False)
+                    table = _read_file(file)
                 except Exception:  # noqa: BLE001 -- a part that cannot be read now is read (and reported) when needed
                     continue
                 if key is not None:
@@ -439,9 +441,9 @@ class GroupedTables:
             self.abort()
 
 
-def swap_folder(new: Path, final: Path) -> None:
-    """Put a finished folder in place of ``final`` (two renames; :func:`recover_folder` undoes a swap
-    interrupted between them).  A single-file version of the table is removed."""
+def swap_in(new: Path, final: Path) -> None:
+    """Put a finished folder in place of ``final``: two renames, the old folder kept aside between them
+    (:func:`recover` undoes a swap interrupted there), then removed."""
     import shutil
 
     old = final.parent / f".{final.name}.old"
@@ -451,13 +453,19 @@ def swap_folder(new: Path, final: Path) -> None:
         os.replace(final, old)
     os.replace(new, final)
     shutil.rmtree(old, ignore_errors=True)
-    final.with_name(final.name + ".parquet").unlink(missing_ok=True)
 
 
-def recover_folder(final: Path) -> None:
+def recover(final: Path) -> None:
+    """Undo a :func:`swap_in` that was interrupted between its two renames."""
     old = final.parent / f".{final.name}.old"
     if old.exists() and not final.exists():
         os.replace(old, final)
+
+
+def swap_folder(new: Path, final: Path) -> None:
+    """A table's finished folder of parts in place of ``final``; a single-file version of it is removed."""
+    swap_in(new, final)
+    final.with_name(final.name + ".parquet").unlink(missing_ok=True)
 
 
 class TablesOutOfStep(ValueError):
@@ -529,13 +537,6 @@ def staging_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.partial"
 
 
-def recover(output: Path) -> None:
-    """Undo a swap that was interrupted between its two renames."""
-    old = output.parent / f".{output.name}.old"
-    if old.exists() and not output.exists():
-        os.replace(old, output)
-
-
 def begin_staging(output: Path) -> Path:
     """The folder a run writes into.  A staging folder left by a killed run is kept (resume: its cache
     holds every batch it finished); otherwise the last finished run's cache is copied in, so unchanged
@@ -556,9 +557,6 @@ def finish_staging(staging: Path, output: Path) -> None:
     """Swap the finished staging folder in place of the output folder."""
     import shutil
 
-    old = output.parent / f".{output.name}.old"
-    if old.exists():
-        shutil.rmtree(old)
     keep = [p for p in output.iterdir() if p.name not in {WORK} and not _is_ours(p)] if output.exists() else []
     for path in keep:  # files of the user's own in the output folder (.gitkeep, notes) travel along
         target = staging / path.name
@@ -567,10 +565,7 @@ def finish_staging(staging: Path, output: Path) -> None:
                 shutil.copytree(path, target)
             else:
                 shutil.copy2(path, target)
-    if output.exists():
-        os.replace(output, old)
-    os.replace(staging, output)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(staging, output)
 
 
 def _is_ours(path: Path) -> bool:

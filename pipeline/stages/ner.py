@@ -117,10 +117,10 @@ def document_mentions(
     return mentions
 
 
-def group_documents(parts: dict, only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
-    """(document row, its sentences) of the readable documents of one group (its parts of the documents
-    and sentences tables, written side by side by ingest), or of the ``only`` ones among them."""
-    docs = read_rows(parts["documents"], ["doc_id", "text", "status"])
+def group_documents(parts: dict, docs: list[dict], only: set[str] | None = None) -> Iterator[tuple[dict, list[Sentence]]]:
+    """(document row, its sentences) of the readable documents of one group (``docs``: its rows of the
+    documents table, read by :func:`group_document_keys`; ``parts``: its parts of the documents and
+    sentences tables, written side by side by ingest), or of the ``only`` ones among them."""
     sentences = read_rows(parts["sentences"])
     try:
         for doc, rows in side_by_side(docs, sentences):
@@ -130,14 +130,15 @@ def group_documents(parts: dict, only: set[str] | None = None) -> Iterator[tuple
         raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
 
-def group_document_keys(parts: dict) -> list[tuple[str, str, str]]:
+def group_document_keys(parts: dict) -> tuple[list[tuple[str, str, str]], list[dict]]:
     """(doc_id, digest of its text, digest of its sentence boundaries) of the readable documents of one
-    group, from the text and two integer columns: enough to key the cache without reading any token."""
+    group, from the text and two integer columns: enough to key the cache without reading any token;
+    and the group's document rows, for :func:`group_documents` if some are not cached."""
     docs = read_rows(parts["documents"], ["doc_id", "text", "status"])
     bounds = read_rows(parts["sentences"], ["doc_id", "start", "end"])
     try:
         return [(doc["doc_id"], digest(doc["text"].encode("utf-8", "surrogatepass")), digest([(r["start"], r["end"]) for r in rows]))
-                for doc, rows in side_by_side(docs, bounds) if doc["status"] == "ok"]
+                for doc, rows in side_by_side(docs, bounds) if doc["status"] == "ok"], docs
     except OutOfOrder:
         raise StageError("the sentences table is not in the documents' order: run `peyvand ingest` again") from None
 
@@ -223,7 +224,7 @@ class NerStage(Stage):
                         documents += len(info["keys"])
                         reused += len(info["keys"])
                         continue
-                    batch = group_document_keys(parts)
+                    batch, docs = group_document_keys(parts)
                     keys = [document_key(version, model_id, use_rules, d, text, bounds) for d, text, bounds in batch]
                     mkeys = [model_key(model_id, tokenizer_version, text, bounds) if spec is not None else ""
                              for _d, text, bounds in batch]
@@ -235,7 +236,7 @@ class NerStage(Stage):
                     missing = {d: (k, mk) for (d, _t, _b), k, mk in zip(batch, keys, mkeys) if k not in cached}
                     if not missing:
                         continue
-                    found = list(group_documents(parts, set(missing)))
+                    found = list(group_documents(parts, docs, set(missing)))
                     spans = model_cache.get_many([missing[doc["doc_id"]][1] for doc, _s in found if spec is not None])
                     for doc, sents in found:
                         key, mk = missing[doc["doc_id"]]
